@@ -1,0 +1,2 @@
+//! The bundled reference Tool.
+#![deny(missing_docs)]

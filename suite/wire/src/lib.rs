@@ -1,0 +1,2 @@
+//! Wire-profile primitives for OAP Coordination Sessions.
+#![deny(missing_docs)]
