@@ -1,2 +1,3 @@
 //! The conformance suite.
 #![deny(missing_docs)]
+pub mod report;
