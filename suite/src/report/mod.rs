@@ -13,6 +13,7 @@
 pub mod error;
 pub mod model;
 pub mod requirements;
+pub mod schema;
 pub mod verdict;
 
 pub use error::ReportError;
@@ -21,4 +22,5 @@ pub use model::{
     SuiteInfo, TargetInfo, VectorResult, Verdict, VerdictResult,
 };
 pub use requirements::{RequirementEntry, Testable, load_requirements, parse_requirements};
+pub use schema::{REPORT_SCHEMA, validate_report_value};
 pub use verdict::{apply_verdict, compute_requirements_and_verdict, compute_verdicts_by_binding};

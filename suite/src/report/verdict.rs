@@ -13,7 +13,8 @@
 //!   fails, or is testable but uncovered or skipped, is a reason; a MUST the
 //!   catalogue declares untestable is not (it is listed as untested). SHOULD
 //!   failures and gaps are warnings; MAY requirements never fail the verdict
-//!   (their failures are warnings too, marked as such).
+//!   (a failing MAY is a warning, marked as such; an untested one says
+//!   nothing).
 //! - A known failure (listed in the expectations file) is still a failure:
 //!   expectations gate CI, they never change what the Tool is.
 //!
@@ -110,7 +111,11 @@ fn judge(
             match entry.level {
                 Level::Must => reasons.push(line),
                 Level::Should => warnings.push(line),
-                Level::May => warnings.push(format!("{line} (MAY: does not affect the verdict)")),
+                // A MAY nobody tested is no news; a MAY that broke is.
+                Level::May if status == RequirementStatus::Fail => {
+                    warnings.push(format!("{line} (MAY: does not affect the verdict)"))
+                }
+                Level::May => {}
             }
         }
         if entry.level == Level::Must && status == RequirementStatus::Pass {
