@@ -131,7 +131,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "did:key:", "did:key:z", "did:key:zzzz", "did:web:x", "did:key:0OIl"] {
+        for bad in [
+            "",
+            "did:key:",
+            "did:key:z",
+            "did:key:zzzz",
+            "did:web:x",
+            "did:key:0OIl",
+        ] {
             assert!(public_key_from_did(bad).is_err(), "{bad}");
         }
         let long = format!("did:key:z{}", "1".repeat(500));

@@ -73,7 +73,10 @@ mod tests {
     fn round_trip() {
         let h = content_digest(b"{}");
         assert_eq!(verify_content_digest(&h, b"{}"), Ok(()));
-        assert_eq!(verify_content_digest(&h, b"{ }"), Err(DigestError::Mismatch));
+        assert_eq!(
+            verify_content_digest(&h, b"{ }"),
+            Err(DigestError::Mismatch)
+        );
         let both = format!("sha-512=:AAAA:, {h}");
         assert_eq!(verify_content_digest(&both, b"{}"), Ok(()));
         assert_eq!(

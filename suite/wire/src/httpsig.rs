@@ -334,10 +334,7 @@ pub fn sign(key: &Keypair, req: &SignRequest<'_>) -> SignedHeaders {
     }
 }
 
-fn single_member(
-    header: &'static str,
-    value: &str,
-) -> Result<(String, Member), HttpSigError> {
+fn single_member(header: &'static str, value: &str) -> Result<(String, Member), HttpSigError> {
     if value.len() > MAX_HEADER_LEN {
         return Err(HttpSigError::Malformed {
             header,
@@ -444,7 +441,10 @@ pub fn parse_signature_headers(
 }
 
 /// The signature base of a parsed signature over `parts`.
-pub fn signature_base(parsed: &ParsedSignature, parts: &RequestParts) -> Result<String, HttpSigError> {
+pub fn signature_base(
+    parsed: &ParsedSignature,
+    parts: &RequestParts,
+) -> Result<String, HttpSigError> {
     signature_base_for(&parsed.components, &parsed.params, |c| parts.lookup(c))
 }
 
@@ -452,7 +452,10 @@ pub fn signature_base(parsed: &ParsedSignature, parts: &RequestParts) -> Result<
 /// `content-digest` and `content-type` too when the request has a body; `keyid` a did:key; the
 /// signature valid under the strict Ed25519 policy. Checking `created` against the clock, the
 /// nonce against replay and `Content-Digest` against the body is the caller's job.
-pub fn verify(parsed: &ParsedSignature, parts: &RequestParts) -> Result<VerifiedSignature, HttpSigError> {
+pub fn verify(
+    parsed: &ParsedSignature,
+    parts: &RequestParts,
+) -> Result<VerifiedSignature, HttpSigError> {
     let covers = |c: &str| parsed.components.iter().any(|x| x == c);
     for required in [METHOD, TARGET_URI] {
         if !covers(required) {
@@ -468,7 +471,8 @@ pub fn verify(parsed: &ParsedSignature, parts: &RequestParts) -> Result<Verified
     }
     let pk = didkey::public_key_from_did(&parsed.keyid).map_err(HttpSigError::KeyId)?;
     let base = signature_base(parsed, parts)?;
-    keys::verify_strict(&pk, base.as_bytes(), &parsed.signature).map_err(HttpSigError::Signature)?;
+    keys::verify_strict(&pk, base.as_bytes(), &parsed.signature)
+        .map_err(HttpSigError::Signature)?;
     Ok(VerifiedSignature {
         keyid: parsed.keyid.clone(),
         created: parsed.created,

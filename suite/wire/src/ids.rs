@@ -179,7 +179,10 @@ mod tests {
     #[test]
     fn serde_as_string() {
         let s: SessionId = serde_json::from_str("\"ses_01ARZ3NDEKTSV4RRFFQ69G5FAV\"").unwrap();
-        assert_eq!(serde_json::to_string(&s).unwrap(), "\"ses_01ARZ3NDEKTSV4RRFFQ69G5FAV\"");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"ses_01ARZ3NDEKTSV4RRFFQ69G5FAV\""
+        );
         assert!(serde_json::from_str::<SessionId>("\"ses_x\"").is_err());
     }
 }

@@ -19,13 +19,24 @@ pub enum JcsError {
     /// NaN and the infinities have no JSON form.
     #[error("non-finite number {0} has no JSON representation")]
     NonFinite(String),
+    /// The value nests deeper than [`MAX_DEPTH`].
+    #[error("value nests deeper than {MAX_DEPTH}")]
+    TooDeep,
     /// The serializer failed.
     #[error("canonicalization failed: {0}")]
     Serialize(String),
 }
 
+/// Deepest nesting canonicalized. The serializer recurses once per level, so a value built in
+/// memory (not parsed, which `serde_json` already bounds at 128) is checked first, without
+/// recursion, rather than allowed to exhaust the stack.
+pub const MAX_DEPTH: usize = 512;
+
 /// The canonical (RFC 8785) UTF-8 bytes of `value`.
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
+    if crate::json::depth(value) > MAX_DEPTH {
+        return Err(JcsError::TooDeep);
+    }
     serde_jcs::to_vec(value).map_err(|e| JcsError::Serialize(e.to_string()))
 }
 
@@ -74,5 +85,20 @@ mod tests {
         );
         assert!(format_number(f64::NAN).is_err());
         assert_eq!(format_number(1e21).unwrap(), "1e+21");
+    }
+
+    #[test]
+    fn deep_values_are_refused_not_overflowed() {
+        let mut v = json!(1);
+        for _ in 0..MAX_DEPTH {
+            v = json!([v]);
+        }
+        assert!(canonicalize(&v).is_ok());
+        let mut deeper = json!([v]);
+        assert_eq!(canonicalize(&deeper), Err(JcsError::TooDeep));
+        // Dismantle iteratively: dropping a deep value recursively is itself a stack risk.
+        while let Some(inner) = deeper.as_array_mut().and_then(Vec::pop) {
+            deeper = inner;
+        }
     }
 }

@@ -161,7 +161,8 @@ fn check_integer_literal(literal: &[u8]) -> Result<(), StrictJsonError> {
         return Ok(());
     }
     let digits = literal.strip_prefix(b"-").unwrap_or(literal);
-    let unsafe_int = || StrictJsonError::UnsafeInteger(String::from_utf8_lossy(literal).into_owned());
+    let unsafe_int =
+        || StrictJsonError::UnsafeInteger(String::from_utf8_lossy(literal).into_owned());
     // More than 16 digits is always beyond 2^53 - 1 (16 digits).
     if digits.len() > 16 {
         return Err(unsafe_int());
@@ -297,14 +298,16 @@ pub fn depth(value: &Value) -> usize {
     let mut max = 0;
     let mut stack = vec![(value, 0usize)];
     while let Some((v, d)) = stack.pop() {
-        max = max.max(d);
         match v {
-            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
-            Value::Object(members) => stack.extend(members.values().map(|i| (i, d + 1))),
+            Value::Array(items) => {
+                max = max.max(d + 1);
+                stack.extend(items.iter().map(|i| (i, d + 1)));
+            }
+            Value::Object(members) => {
+                max = max.max(d + 1);
+                stack.extend(members.values().map(|i| (i, d + 1)));
+            }
             _ => {}
-        }
-        if matches!(v, Value::Array(_) | Value::Object(_)) {
-            max = max.max(d + 1);
         }
     }
     max

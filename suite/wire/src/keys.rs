@@ -78,7 +78,9 @@ pub struct Keypair {
 impl std::fmt::Debug for Keypair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret half.
-        f.debug_struct("Keypair").field("did", &self.did).finish_non_exhaustive()
+        f.debug_struct("Keypair")
+            .field("did", &self.did)
+            .finish_non_exhaustive()
     }
 }
 
@@ -117,8 +119,9 @@ impl Keypair {
 
 /// Verifies `sig` over `msg` under `pk` with the profile's strict policy (module docs).
 pub fn verify_strict(pk: &VerifyingKey, msg: &[u8], sig: &[u8]) -> Result<(), SignatureError> {
-    let sig: &[u8; SIGNATURE_LENGTH] =
-        sig.try_into().map_err(|_| SignatureError::Length(sig.len()))?;
+    let sig: &[u8; SIGNATURE_LENGTH] = sig
+        .try_into()
+        .map_err(|_| SignatureError::Length(sig.len()))?;
     check_key(pk.as_bytes())?;
     let mut r = [0u8; 32];
     r.copy_from_slice(&sig[..32]);
@@ -148,7 +151,9 @@ pub fn verify_strict_bytes(pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), Sign
 /// Decodes a 32-byte public key, applying the policy's checks on `A` (canonical, on the curve,
 /// not of small order).
 pub fn parse_public_key(pk: &[u8]) -> Result<VerifyingKey, SignatureError> {
-    let bytes: &[u8; 32] = pk.try_into().map_err(|_| SignatureError::KeyLength(pk.len()))?;
+    let bytes: &[u8; 32] = pk
+        .try_into()
+        .map_err(|_| SignatureError::KeyLength(pk.len()))?;
     check_key(bytes)
 }
 

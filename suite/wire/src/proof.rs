@@ -138,12 +138,18 @@ pub fn sign_document(
     options.insert("type".into(), PROOF_TYPE.into());
     options.insert("cryptosuite".into(), CRYPTOSUITE.into());
     options.insert("created".into(), created.into());
-    options.insert("verificationMethod".into(), key.verification_method().into());
+    options.insert(
+        "verificationMethod".into(),
+        key.verification_method().into(),
+    );
     options.insert("proofPurpose".into(), proof_purpose.into());
     let config = proof_config(doc, &options);
     let data = hash_data(doc, &Value::Object(config.clone()))?;
     let mut proof = config;
-    proof.insert("proofValue".into(), encode_proof_value(&key.sign(&data)).into());
+    proof.insert(
+        "proofValue".into(),
+        encode_proof_value(&key.sign(&data)).into(),
+    );
     let mut out = members.clone();
     out.insert("proof".into(), Value::Object(proof));
     Ok(Value::Object(out))
@@ -210,7 +216,8 @@ pub fn verify_document_detailed(doc: &Value) -> Result<VerifiedProof, ProofError
         Some(other) => return Err(ProofError::BadCreated(other.to_string())),
     };
     let vm = string("verificationMethod")?;
-    let signer = didkey::did_from_verification_method(vm).map_err(ProofError::VerificationMethod)?;
+    let signer =
+        didkey::did_from_verification_method(vm).map_err(ProofError::VerificationMethod)?;
     let pk = didkey::public_key_from_did(&signer).map_err(ProofError::VerificationMethod)?;
     let sig = decode_proof_value(string("proofValue")?)?;
 
@@ -257,7 +264,10 @@ mod tests {
         let doc = json!({"type": "X", "n": 1});
         let signed = sign_document(&doc, &k, "2024-01-01T00:00:00Z", ASSERTION_METHOD).unwrap();
         assert_eq!(verify_document(&signed), Ok(k.did.clone()));
-        assert_eq!(verify_document_for(&signed, ASSERTION_METHOD), Ok(k.did.clone()));
+        assert_eq!(
+            verify_document_for(&signed, ASSERTION_METHOD),
+            Ok(k.did.clone())
+        );
         assert!(matches!(
             verify_document_for(&signed, "authentication"),
             Err(ProofError::WrongPurpose { .. })

@@ -85,7 +85,10 @@ impl Receipt {
         m.insert("type".into(), self.receipt_type.clone().into());
         m.insert("session_id".into(), self.session_id.clone().into());
         m.insert("turn_id".into(), self.turn_id.clone().into());
-        m.insert("previous_turn_id".into(), self.previous_turn_id.clone().into());
+        m.insert(
+            "previous_turn_id".into(),
+            self.previous_turn_id.clone().into(),
+        );
         m.insert("state_version".into(), self.state_version.into());
         m.insert("actor".into(), self.actor.clone().into());
         m.insert("action".into(), self.action.clone().into());
@@ -93,7 +96,9 @@ impl Receipt {
         m.insert("issued_at".into(), self.issued_at.clone().into());
         m.insert(
             "prev_receipt_hash".into(),
-            self.prev_receipt_hash.clone().map_or(Value::Null, Value::String),
+            self.prev_receipt_hash
+                .clone()
+                .map_or(Value::Null, Value::String),
         );
         if let Some(h) = &self.receipt_hash {
             m.insert("receipt_hash".into(), h.clone().into());
@@ -283,8 +288,8 @@ pub fn verify_chain(
     let mut prev: Option<Link> = None;
     let mut seen_turns: HashSet<String> = HashSet::with_capacity(receipts.len());
     for (index, receipt) in receipts.iter().enumerate() {
-        let link = check_receipt(receipt, &session, prev.as_ref(), &seen_turns)
-            .map_err(at(index))?;
+        let link =
+            check_receipt(receipt, &session, prev.as_ref(), &seen_turns).map_err(at(index))?;
         let signer = proof::verify_document_for(receipt, proof::ASSERTION_METHOD)
             .map_err(|e| at(index)(ChainRule::Proof(e)))?;
         match &expected_signer {
@@ -360,7 +365,11 @@ fn check_receipt(
     }
     let action = string("action")?;
     let digest = string("state_digest")?;
-    if digest.len() != 64 || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if digest.len() != 64
+        || !digest
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(ChainRule::Malformed("state_digest"));
     }
     if crate::time::parse_rfc3339(string("issued_at")?).is_err() {

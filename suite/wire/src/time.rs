@@ -49,7 +49,9 @@ pub fn format_unix(secs: i64) -> String {
 /// `t`): the space that RFC 3339's note tolerates is refused, as the profile's ABNF does.
 pub fn parse_rfc3339(s: &str) -> Result<OffsetDateTime, TimeError> {
     if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
-        return Err(TimeError::Parse(format!("{s:?}: date and time not separated by T")));
+        return Err(TimeError::Parse(format!(
+            "{s:?}: date and time not separated by T"
+        )));
     }
     OffsetDateTime::parse(s, &Rfc3339).map_err(|e| TimeError::Parse(e.to_string()))
 }

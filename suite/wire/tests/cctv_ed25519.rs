@@ -71,7 +71,10 @@ fn policy_over_all_vectors() {
     let mut accepted = 0;
     for v in &vectors {
         let verdict = keys::verify_strict_bytes(&v.key, &v.msg, &v.sig);
-        let expect_reject = v.flags.iter().any(|f| REJECTING_FLAGS.contains(&f.as_str()));
+        let expect_reject = v
+            .flags
+            .iter()
+            .any(|f| REJECTING_FLAGS.contains(&f.as_str()));
         assert_eq!(
             verdict.is_err(),
             expect_reject,
@@ -109,10 +112,18 @@ fn policy_over_all_vectors() {
         println!("{flag:24} accepted {ok:4} rejected {rejected:4}");
     }
     // Every flagged-low-order or non-canonical vector is rejected.
-    for flag in ["low_order_A", "low_order_R", "non_canonical_A", "non_canonical_R"] {
+    for flag in [
+        "low_order_A",
+        "low_order_R",
+        "non_canonical_A",
+        "non_canonical_R",
+    ] {
         assert_eq!(per_flag[flag].0, 0, "{flag}");
     }
-    assert_eq!(accepted, 43, "vectors with at most low_order_component flags");
+    assert_eq!(
+        accepted, 43,
+        "vectors with at most low_order_component flags"
+    );
 }
 
 #[test]

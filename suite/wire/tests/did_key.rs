@@ -27,7 +27,10 @@ fn w3c_ccg_vectors() {
                 .unwrap(),
         };
         assert_eq!(key.verifying_key().as_bytes().as_slice(), pk, "{did}");
-        assert_eq!(didkey::public_key_from_did(did).unwrap(), key.verifying_key());
+        assert_eq!(
+            didkey::public_key_from_did(did).unwrap(),
+            key.verifying_key()
+        );
         // The key pair's id (relative `#z6Mk…` in four vectors, absolute in one) and the
         // document's are the verification method.
         let vm = didkey::verification_method(did);
@@ -53,7 +56,12 @@ fn spec_examples() {
         let pk = didkey::public_key_from_did(did).unwrap();
         assert_eq!(didkey::did_from_public_key(&pk), did);
         if let Some(hex) = e["derived"].get("public_key_hex") {
-            assert_eq!(pk.as_bytes().as_slice(), unhex(hex.as_str().unwrap()), "{}", s(e, "id"));
+            assert_eq!(
+                pk.as_bytes().as_slice(),
+                unhex(hex.as_str().unwrap()),
+                "{}",
+                s(e, "id")
+            );
         }
         if let Some(doc) = e.get("did_document") {
             let vm = &doc["verificationMethod"][0];
@@ -70,7 +78,10 @@ fn spec_examples() {
                 assert_eq!(URL_SAFE_NO_PAD.decode(s(jwk, "x")).unwrap(), pk.as_bytes());
             }
             if let Some(mb) = vm.get("publicKeyMultibase") {
-                assert_eq!(didkey::public_key_from_multibase(mb.as_str().unwrap()).unwrap(), pk);
+                assert_eq!(
+                    didkey::public_key_from_multibase(mb.as_str().unwrap()).unwrap(),
+                    pk
+                );
             }
         }
         checked += 1;

@@ -108,7 +108,10 @@ fn flipped_bytes_fail() {
     // The published signature bytes with one bit flipped.
     let sig = unhex(&read_trimmed(&path("sigHexJCS.txt")));
     let data = unhex(&read_trimmed(&path("combinedHashJCS.txt")));
-    assert_eq!(keys::verify_strict(&key.verifying_key(), &data, &sig), Ok(()));
+    assert_eq!(
+        keys::verify_strict(&key.verifying_key(), &data, &sig),
+        Ok(())
+    );
     assert!(keys::verify_strict(&key.verifying_key(), &data, &flip(&sig, 20)).is_err());
     assert!(keys::verify_strict(&key.verifying_key(), &flip(&data, 0), &sig).is_err());
 
@@ -120,7 +123,10 @@ fn flipped_bytes_fail() {
 
     // An edited credential, an edited proof option, a foreign @context.
     for edit in [
-        ("/credentialSubject/alumniOf", Value::from("The School of Exampleз")),
+        (
+            "/credentialSubject/alumniOf",
+            Value::from("The School of Exampleз"),
+        ),
         ("/proof/created", Value::from("2023-02-24T23:36:39Z")),
         ("/proof/proofPurpose", Value::from("authentication")),
         ("/@context/1", Value::from("https://example.org/other")),

@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use oap_wire::digest;
-use oap_wire::httpsig::{
-    self, HttpSigError, ParamValue, RequestParts, SignRequest, SignedHeaders,
-};
+use oap_wire::httpsig::{self, HttpSigError, ParamValue, RequestParts, SignRequest, SignedHeaders};
 use oap_wire::keys::{Keypair, SignatureError};
 
 const URI: &str = "http://127.0.0.1:8080/oap/session/ses_01ARZ3NDEKTSV4RRFFQ69G5FAV/update";
@@ -42,7 +40,10 @@ fn sign_body(key: &Keypair) -> SignedHeaders {
     )
 }
 
-fn check(h: &SignedHeaders, parts: &RequestParts) -> Result<httpsig::VerifiedSignature, HttpSigError> {
+fn check(
+    h: &SignedHeaders,
+    parts: &RequestParts,
+) -> Result<httpsig::VerifiedSignature, HttpSigError> {
     let parsed = httpsig::parse_signature_headers(&h.signature_input, &h.signature)?;
     httpsig::verify(&parsed, parts)
 }
@@ -214,12 +215,18 @@ fn component_rules() {
         check(&h, &body_parts()),
         Err(HttpSigError::MissingComponent("content-digest"))
     );
-    let h = sign_custom(&["@method", "@target-uri", "content-digest"], &full_params());
+    let h = sign_custom(
+        &["@method", "@target-uri", "content-digest"],
+        &full_params(),
+    );
     assert_eq!(
         check(&h, &body_parts()),
         Err(HttpSigError::MissingComponent("content-type"))
     );
-    let h = sign_custom(&["@target-uri", "content-digest", "content-type"], &full_params());
+    let h = sign_custom(
+        &["@target-uri", "content-digest", "content-type"],
+        &full_params(),
+    );
     assert_eq!(
         check(&h, &body_parts()),
         Err(HttpSigError::MissingComponent("@method"))
@@ -236,7 +243,9 @@ fn component_rules() {
     );
     // Component parameters (`;sf`, `;req`, …) are not part of the profile.
     let h = sign_body(&key());
-    let input = h.signature_input.replace("\"content-type\"", "\"content-type\";sf");
+    let input = h
+        .signature_input
+        .replace("\"content-type\"", "\"content-type\";sf");
     assert_eq!(
         httpsig::parse_signature_headers(&input, &h.signature),
         Err(HttpSigError::UnknownComponent("content-type".into()))

@@ -115,19 +115,37 @@ fn wrong_version() {
     log.edit_resealed(2, |r| r["state_version"] = json!(3));
     assert_eq!(
         rule_at(log.verify()),
-        (2, ChainRule::StateVersion { expected: 2, found: 3 })
+        (
+            2,
+            ChainRule::StateVersion {
+                expected: 2,
+                found: 3
+            }
+        )
     );
     let mut log = build();
     log.receipts.remove(2);
     assert_eq!(
         rule_at(log.verify()),
-        (2, ChainRule::StateVersion { expected: 2, found: 3 })
+        (
+            2,
+            ChainRule::StateVersion {
+                expected: 2,
+                found: 3
+            }
+        )
     );
     let mut log = build();
     log.receipts.swap(1, 2);
     assert_eq!(
         rule_at(log.verify()),
-        (1, ChainRule::StateVersion { expected: 1, found: 2 })
+        (
+            1,
+            ChainRule::StateVersion {
+                expected: 1,
+                found: 2
+            }
+        )
     );
 }
 
@@ -139,7 +157,13 @@ fn wrong_previous_turn_id() {
     log.edit_resealed(3, |r| r["previous_turn_id"] = json!(stray.clone()));
     assert_eq!(
         rule_at(log.verify()),
-        (3, ChainRule::PreviousTurnId { expected, found: stray })
+        (
+            3,
+            ChainRule::PreviousTurnId {
+                expected,
+                found: stray
+            }
+        )
     );
     // Genesis: trn_ + the session's own ULID.
     let mut log = build();
@@ -220,10 +244,7 @@ fn bad_proof() {
         (2, ChainRule::Proof(ProofError::Signature(_)))
     ));
     let mut log = build();
-    log.receipts[1]
-        .as_object_mut()
-        .unwrap()
-        .remove("proof");
+    log.receipts[1].as_object_mut().unwrap().remove("proof");
     assert_eq!(
         rule_at(log.verify()),
         (1, ChainRule::Proof(ProofError::MissingProof))
@@ -250,14 +271,22 @@ fn wrong_signer() {
     );
     // Also when no Tool DID is given: the genesis signer is expected.
     assert!(matches!(
-        rule_at(receipt::verify_chain(&log.receipts, log.session.as_str(), None)),
+        rule_at(receipt::verify_chain(
+            &log.receipts,
+            log.session.as_str(),
+            None
+        )),
         (3, ChainRule::Signer { .. })
     ));
     // The whole log signed by someone other than the stated Tool.
     let log = build();
     let other = Keypair::generate();
     assert!(matches!(
-        rule_at(receipt::verify_chain(&log.receipts, log.session.as_str(), Some(&other.did))),
+        rule_at(receipt::verify_chain(
+            &log.receipts,
+            log.session.as_str(),
+            Some(&other.did)
+        )),
         (0, ChainRule::Signer { .. })
     ));
 }

@@ -25,9 +25,17 @@ fn sign_and_verify_every_test() {
         let msg = unhex(s(t, "message"));
         let sig = unhex(s(t, "signature"));
         let key = Keypair::from_seed(seed);
-        assert_eq!(key.verifying_key().as_bytes().as_slice(), pk, "{name}: public key");
+        assert_eq!(
+            key.verifying_key().as_bytes().as_slice(),
+            pk,
+            "{name}: public key"
+        );
         assert_eq!(key.sign(&msg).as_slice(), sig, "{name}: signature");
-        assert_eq!(keys::verify_strict_bytes(&pk, &msg, &sig), Ok(()), "{name}: verify");
+        assert_eq!(
+            keys::verify_strict_bytes(&pk, &msg, &sig),
+            Ok(()),
+            "{name}: verify"
+        );
     }
 }
 
@@ -51,6 +59,9 @@ fn flipped_bytes_fail() {
             "{name}: message flipped"
         );
         // A flipped key is either not a point or a different key.
-        assert!(keys::verify_strict_bytes(&flip(&pk, 5), &msg, &sig).is_err(), "{name}: key");
+        assert!(
+            keys::verify_strict_bytes(&flip(&pk, 5), &msg, &sig).is_err(),
+            "{name}: key"
+        );
     }
 }

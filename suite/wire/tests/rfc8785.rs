@@ -9,7 +9,14 @@ use common::{flip, json, read, s, unhex};
 use oap_wire::jcs;
 use serde_json::Value;
 
-const CYBERPHONE: [&str; 6] = ["arrays", "french", "structures", "unicode", "values", "weird"];
+const CYBERPHONE: [&str; 6] = [
+    "arrays",
+    "french",
+    "structures",
+    "unicode",
+    "values",
+    "weird",
+];
 
 #[test]
 fn cyberphone_pairs() {
@@ -28,7 +35,11 @@ fn cyberphone_pairs() {
         );
         // Canonicalization is idempotent.
         let again: Value = serde_json::from_slice(&ours).unwrap();
-        assert_eq!(jcs::canonicalize(&again).unwrap(), expected, "{name}: idempotent");
+        assert_eq!(
+            jcs::canonicalize(&again).unwrap(),
+            expected,
+            "{name}: idempotent"
+        );
     }
 }
 
@@ -39,7 +50,10 @@ fn rfc_example_and_sorting() {
     let input: Value = serde_json::from_str(s(ex, "input_json_text")).unwrap();
     let ours = jcs::canonicalize_string(&input).unwrap();
     assert_eq!(ours, s(ex, "expected_canonical"));
-    assert_eq!(hex::encode(ours.as_bytes()), s(ex, "expected_canonical_utf8_hex"));
+    assert_eq!(
+        hex::encode(ours.as_bytes()),
+        s(ex, "expected_canonical_utf8_hex")
+    );
     assert_eq!(
         ours.as_bytes(),
         read("jcs-cyberphone/output/values.json"),
@@ -48,8 +62,7 @@ fn rfc_example_and_sorting() {
 
     let sorting = &file["property_sorting"];
     let input: Value = serde_json::from_str(s(sorting, "input_json_text")).unwrap();
-    let canonical: Value =
-        serde_json::from_slice(&jcs::canonicalize(&input).unwrap()).unwrap();
+    let canonical: Value = serde_json::from_slice(&jcs::canonicalize(&input).unwrap()).unwrap();
     // Re-read the canonical text in document order to see the values' order.
     let text = jcs::canonicalize_string(&input).unwrap();
     let mut order: Vec<(usize, String)> = canonical
@@ -83,7 +96,12 @@ fn appendix_b_numbers() {
         let n = f64::from_bits(bits);
         match sample["expected_json"].as_str() {
             Some(expected) => {
-                assert_eq!(jcs::format_number(n).unwrap(), expected, "{}", s(sample, "comment"));
+                assert_eq!(
+                    jcs::format_number(n).unwrap(),
+                    expected,
+                    "{}",
+                    s(sample, "comment")
+                );
                 // Inside a document, too.
                 let doc = serde_json::json!([n]);
                 assert_eq!(
@@ -103,12 +121,15 @@ fn appendix_b_numbers() {
 
 #[test]
 fn flipped_bytes_fail() {
-    let input: Value =
-        serde_json::from_slice(&read("jcs-cyberphone/input/weird.json")).unwrap();
+    let input: Value = serde_json::from_slice(&read("jcs-cyberphone/input/weird.json")).unwrap();
     let expected = read("jcs-cyberphone/output/weird.json");
     let ours = jcs::canonicalize(&input).unwrap();
     assert_eq!(ours, expected);
-    assert_ne!(ours, flip(&expected, 10), "a flipped expected byte is noticed");
+    assert_ne!(
+        ours,
+        flip(&expected, 10),
+        "a flipped expected byte is noticed"
+    );
     // A flipped input byte (inside a string value) changes the output.
     let raw = read("jcs-cyberphone/input/values.json");
     let pos = raw.iter().position(|&b| b == b'A').unwrap();
@@ -118,5 +139,8 @@ fn flipped_bytes_fail() {
         read("jcs-cyberphone/output/values.json")
     );
     // And a flipped bit in a number's IEEE-754 pattern changes its serialization.
-    assert_ne!(jcs::format_number(f64::from_bits(0x4340000000000001)).unwrap(), "9007199254740992");
+    assert_ne!(
+        jcs::format_number(f64::from_bits(0x4340000000000001)).unwrap(),
+        "9007199254740992"
+    );
 }

@@ -54,7 +54,10 @@ impl Message {
         match name {
             "@method" => Some(self.method.clone()),
             "@path" => Some(self.path.clone()),
-            "@authority" => self.headers.get("host").map(|h| h.join(", ").to_lowercase()),
+            "@authority" => self
+                .headers
+                .get("host")
+                .map(|h| h.join(", ").to_lowercase()),
             field => self.headers.get(field).map(|h| h.join(", ")),
         }
     }
@@ -66,18 +69,29 @@ fn test_key() -> (SigningKey, VerifyingKey) {
     let sk = SigningKey::from_pkcs8_pem(s(k, "private_key_pem")).unwrap();
     let pk = VerifyingKey::from_public_key_pem(s(k, "public_key_pem")).unwrap();
     // The PEM files next to the JSON hold the same key.
-    let sk_file =
-        SigningKey::from_pkcs8_pem(std::str::from_utf8(&read("rfc9421/test-key-ed25519.priv.pem")).unwrap())
-            .unwrap();
+    let sk_file = SigningKey::from_pkcs8_pem(
+        std::str::from_utf8(&read("rfc9421/test-key-ed25519.priv.pem")).unwrap(),
+    )
+    .unwrap();
     let pk_file = VerifyingKey::from_public_key_pem(
         std::str::from_utf8(&read("rfc9421/test-key-ed25519.pub.pem")).unwrap(),
     )
     .unwrap();
     assert_eq!(sk.to_bytes(), sk_file.to_bytes());
     assert_eq!(pk, pk_file);
-    assert_eq!(sk.verifying_key(), pk, "the private key derives the public key");
-    assert_eq!(URL_SAFE_NO_PAD.decode(s(&k["jwk"], "x")).unwrap(), pk.as_bytes());
-    assert_eq!(URL_SAFE_NO_PAD.decode(s(&k["jwk"], "d")).unwrap(), sk.to_bytes());
+    assert_eq!(
+        sk.verifying_key(),
+        pk,
+        "the private key derives the public key"
+    );
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(s(&k["jwk"], "x")).unwrap(),
+        pk.as_bytes()
+    );
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(s(&k["jwk"], "d")).unwrap(),
+        sk.to_bytes()
+    );
     (sk, pk)
 }
 
@@ -114,7 +128,11 @@ fn b26_signature_base_verify_and_resign() {
     assert_eq!(base.as_bytes(), read("rfc9421/b26-signature-base.txt"));
     assert_eq!(base, s(case, "signature_base"));
     assert_eq!(
-        format!("{}={}", s(case, "label"), httpsig::signature_params(&components, &params)),
+        format!(
+            "{}={}",
+            s(case, "label"),
+            httpsig::signature_params(&components, &params)
+        ),
         s(case, "signature_input_header")
     );
 
@@ -123,10 +141,15 @@ fn b26_signature_base_verify_and_resign() {
     assert_eq!(keys::verify_strict(&pk, base.as_bytes(), &sig), Ok(()));
 
     let key = Keypair::from_signing_key(sk);
-    assert_eq!(key.sign(base.as_bytes()).as_slice(), sig, "deterministic re-signing");
-    let headers =
-        httpsig::sign_with(&key, s(case, "label"), &components, &params, |c| request.component(c))
-            .unwrap();
+    assert_eq!(
+        key.sign(base.as_bytes()).as_slice(),
+        sig,
+        "deterministic re-signing"
+    );
+    let headers = httpsig::sign_with(&key, s(case, "label"), &components, &params, |c| {
+        request.component(c)
+    })
+    .unwrap();
     assert_eq!(headers.signature_input, s(case, "signature_input_header"));
     assert_eq!(headers.signature, s(case, "signature_header"));
 }
@@ -142,7 +165,10 @@ fn b4_transformations() {
         ("keyid", ParamValue::String("test-key-ed25519".into())),
     ];
     assert_eq!(
-        format!("transform={}", httpsig::signature_params(&components, &params)),
+        format!(
+            "transform={}",
+            httpsig::signature_params(&components, &params)
+        ),
         s(b4, "signature_input_header")
     );
     let sig = STANDARD
@@ -161,7 +187,11 @@ fn b4_transformations() {
             assert_eq!(base, s(b4, "signature_base_of_original"));
         }
         let valid = keys::verify_strict(&pk, base.as_bytes(), &sig).is_ok();
-        assert_eq!(valid, m["expected_valid"].as_bool().unwrap(), "B.4 message {i}");
+        assert_eq!(
+            valid,
+            m["expected_valid"].as_bool().unwrap(),
+            "B.4 message {i}"
+        );
     }
     // The profile's strict parser refuses this component set (no @path, no nonce in the profile).
     assert_eq!(
@@ -182,9 +212,15 @@ fn flipped_bytes_fail() {
     let sig = STANDARD.decode(s(case, "signature_base64")).unwrap();
     assert_eq!(keys::verify_strict(&pk, &base, &sig), Ok(()));
     for i in [0, 10, 40, 63] {
-        assert!(keys::verify_strict(&pk, &base, &flip(&sig, i)).is_err(), "sig byte {i}");
+        assert!(
+            keys::verify_strict(&pk, &base, &flip(&sig, i)).is_err(),
+            "sig byte {i}"
+        );
     }
     for i in [0, 100, 283] {
-        assert!(keys::verify_strict(&pk, &flip(&base, i), &sig).is_err(), "base byte {i}");
+        assert!(
+            keys::verify_strict(&pk, &flip(&base, i), &sig).is_err(),
+            "base byte {i}"
+        );
     }
 }

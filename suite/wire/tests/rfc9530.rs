@@ -21,18 +21,32 @@ fn sha256_cases() {
         let expected = s(c, "expected_sf_byte_sequence");
         match s(c, "algorithm") {
             "sha-256" => {
-                assert_eq!(hex::encode(Sha256::digest(&body)), s(c, "expected_digest_hex"));
+                assert_eq!(
+                    hex::encode(Sha256::digest(&body)),
+                    s(c, "expected_digest_hex")
+                );
                 let header = format!("sha-256={expected}");
                 assert_eq!(digest::content_digest(&body), header, "{id}");
-                assert_eq!(digest::verify_content_digest(&header, &body), Ok(()), "{id}");
+                assert_eq!(
+                    digest::verify_content_digest(&header, &body),
+                    Ok(()),
+                    "{id}"
+                );
                 if let Some(h) = c.get("example_header") {
-                    let value = h.as_str().unwrap().strip_prefix("Content-Digest: ").unwrap();
+                    let value = h
+                        .as_str()
+                        .unwrap()
+                        .strip_prefix("Content-Digest: ")
+                        .unwrap();
                     assert_eq!(digest::verify_content_digest(value, &body), Ok(()), "{id}");
                 }
                 n += 1;
             }
             "sha-512" => {
-                assert_eq!(hex::encode(Sha512::digest(&body)), s(c, "expected_digest_hex"));
+                assert_eq!(
+                    hex::encode(Sha512::digest(&body)),
+                    s(c, "expected_digest_hex")
+                );
                 // Only sha-256 counts: a header with sha-512 alone is refused.
                 assert_eq!(
                     digest::verify_content_digest(&format!("sha-512={expected}"), &body),
@@ -54,12 +68,18 @@ fn not_reproducible_values_are_refused() {
     let hello_lf = b"{\"hello\": \"world\"}\n";
     for nr in file["not_reproducible"].as_array().unwrap() {
         let printed = s(nr, "printed");
-        assert!(digest::verify_content_digest(printed, hello_lf).is_err(), "{printed}");
+        assert!(
+            digest::verify_content_digest(printed, hello_lf).is_err(),
+            "{printed}"
+        );
         assert!(digest::verify_content_digest(printed, b"{\"hello\": \"world\"}").is_err());
     }
     // The doubled padding is a malformed byte sequence, not merely a mismatch.
     assert!(matches!(
-        digest::verify_content_digest("sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg==:", hello_lf),
+        digest::verify_content_digest(
+            "sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg==:",
+            hello_lf
+        ),
         Err(DigestError::Malformed(_))
     ));
 }

@@ -78,8 +78,14 @@ fn depth_ten_thousand() {
 
 #[test]
 fn integer_range() {
-    assert_eq!(parse(b"9007199254740991").unwrap(), json!(9_007_199_254_740_991_u64));
-    assert_eq!(parse(b"-9007199254740991").unwrap(), json!(-9_007_199_254_740_991_i64));
+    assert_eq!(
+        parse(b"9007199254740991").unwrap(),
+        json!(9_007_199_254_740_991_u64)
+    );
+    assert_eq!(
+        parse(b"-9007199254740991").unwrap(),
+        json!(-9_007_199_254_740_991_i64)
+    );
     for bad in [
         "9007199254740992",
         "-9007199254740992",
@@ -88,7 +94,10 @@ fn integer_range() {
         "[1, {\"n\": 9007199254740993}]",
     ] {
         assert!(
-            matches!(parse(bad.as_bytes()), Err(StrictJsonError::UnsafeInteger(_))),
+            matches!(
+                parse(bad.as_bytes()),
+                Err(StrictJsonError::UnsafeInteger(_))
+            ),
             "{bad}"
         );
     }
@@ -101,8 +110,23 @@ fn integer_range() {
 #[test]
 fn trailing_data_and_syntax() {
     for bad in [
-        "{} x", "{}{}", "[1] [2]", "1 2", "", " ", "{", "[1,]", "{\"a\":1,}", "NaN", "Infinity",
-        "'a'", "{a:1}", "01", "\u{feff}{}", "\"\\ud800\"", "\"tab\there\"",
+        "{} x",
+        "{}{}",
+        "[1] [2]",
+        "1 2",
+        "",
+        " ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "NaN",
+        "Infinity",
+        "'a'",
+        "{a:1}",
+        "01",
+        "\u{feff}{}",
+        "\"\\ud800\"",
+        "\"tab\there\"",
     ] {
         assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
     }

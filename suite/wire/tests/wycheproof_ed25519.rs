@@ -80,7 +80,10 @@ fn every_verdict_matches_the_strict_policy() {
         println!("{result:8} {flag:22} accepted={accepted:5} {n}");
     }
     let listed: Vec<u64> = POLICY_DIFFERENCES.iter().map(|(id, _)| *id).collect();
-    assert_eq!(differences, listed, "verdicts that differ from Wycheproof's labels");
+    assert_eq!(
+        differences, listed,
+        "verdicts that differ from Wycheproof's labels"
+    );
     // 88 valid tests accepted, 63 invalid ones rejected.
     let accepted: usize = cases()
         .iter()
@@ -91,7 +94,10 @@ fn every_verdict_matches_the_strict_policy() {
 
 #[test]
 fn flipped_bytes_fail() {
-    let valid: Vec<Case> = cases().into_iter().filter(|c| c.result == "valid").collect();
+    let valid: Vec<Case> = cases()
+        .into_iter()
+        .filter(|c| c.result == "valid")
+        .collect();
     assert!(!valid.is_empty());
     for c in valid.iter().take(20) {
         assert!(keys::verify_strict_bytes(&c.pk, &c.msg, &flip(&c.sig, 7)).is_err());
