@@ -5,7 +5,8 @@
 //! Every session request is signed, so this is the Tool's front door and is read strictly: exactly
 //! one signature label, present in both headers; only the four components above, each at most
 //! once and without component parameters; exactly the four parameters, none repeated (RFC 8941's
-//! "last one wins" is refused, see [`crate::sf`]); a 64-byte signature. The order of components
+//! "last one wins" is refused, see `sf.rs`), with a nonce of 16–128 characters of
+//! `[A-Za-z0-9_-]`; a 64-byte signature. The order of components
 //! and parameters is free, because the signature base reproduces it.
 //!
 //! Freshness of `created` and single use of `nonce` depend on a clock and on state, so they are
@@ -209,6 +210,15 @@ pub struct VerifiedSignature {
     pub created: i64,
     /// The `nonce` parameter.
     pub nonce: String,
+}
+
+/// Whether `nonce` has the profile's form: 16 to 128 characters of `[A-Za-z0-9_-]`, enough
+/// entropy to be unique and nothing that needs escaping.
+pub fn is_valid_nonce(nonce: &str) -> bool {
+    (16..=128).contains(&nonce.len())
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Serializes a string as an RFC 8941 sf-string (`"` and `\` escaped).
@@ -416,6 +426,9 @@ pub fn parse_signature_headers(
     }
     let created = created.ok_or(HttpSigError::MissingParameter("created"))?;
     let nonce = nonce.ok_or(HttpSigError::MissingParameter("nonce"))?;
+    if !is_valid_nonce(&nonce) {
+        return Err(HttpSigError::BadParameter("nonce"));
+    }
     let keyid = keyid.ok_or(HttpSigError::MissingParameter("keyid"))?;
     let alg = alg.ok_or(HttpSigError::MissingParameter("alg"))?;
     if alg != ALG_ED25519 {

@@ -196,6 +196,20 @@ fn missing_and_wrong_parameters() {
         check(&sign_custom(&ALL, &params), &body_parts()),
         Err(HttpSigError::BadParameter("created"))
     );
+    for bad_nonce in [
+        "short",
+        &"n".repeat(129),
+        "has space 0123456789",
+        "dot.0123456789abcdef",
+    ] {
+        let mut params = full_params();
+        params[1].1 = ParamValue::String(bad_nonce.to_owned());
+        assert_eq!(
+            check(&sign_custom(&ALL, &params), &body_parts()),
+            Err(HttpSigError::BadParameter("nonce")),
+            "{bad_nonce}"
+        );
+    }
     let mut params = full_params();
     params.push(("expires", ParamValue::Integer(2)));
     assert_eq!(
