@@ -7,7 +7,8 @@
 //! once and without component parameters; exactly the four parameters, none repeated (RFC 8941's
 //! "last one wins" is refused, see `sf.rs`), with a nonce of 16–128 characters of
 //! `[A-Za-z0-9_-]`; a 64-byte signature. The order of components
-//! and parameters is free, because the signature base reproduces it.
+//! is checked by [`verify`], which requires exactly the profile's list in the profile's order;
+//! parameters may come in any order, because the signature base reproduces it.
 //!
 //! Freshness of `created` and single use of `nonce` depend on a clock and on state, so they are
 //! the caller's (the Tool's) job. For other component sets, such as RFC 9421's own examples,
@@ -81,6 +82,9 @@ pub enum HttpSigError {
     /// A required component is not covered.
     #[error("required component {0:?} is not covered")]
     MissingComponent(&'static str),
+    /// The covered components are not exactly the profile's list, in its order.
+    #[error("covered components {0:?} differ from the profile's list")]
+    CoveredComponents(Vec<String>),
     /// A signature parameter is not one the profile defines.
     #[error("parameter {0:?} is not allowed")]
     UnknownParameter(String),
@@ -111,6 +115,36 @@ pub enum HttpSigError {
     /// The signature does not verify.
     #[error("signature: {0}")]
     Signature(SignatureError),
+}
+
+impl HttpSigError {
+    /// The profile's problem `code` for this rejection: `missing_signature` when the headers are
+    /// not one parsable RFC 9421 signature (PRF-AUTH-4), `invalid_signature` otherwise
+    /// (PRF-AUTH-5: wrong components, parameters or algorithm, a `keyid` that is not a did:key, a
+    /// signature that does not verify).
+    pub fn problem_code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. }
+            | Self::LabelCount { .. }
+            | Self::DuplicateLabel { .. }
+            | Self::LabelMismatch { .. }
+            | Self::NotInnerList
+            | Self::DuplicateParameter(_) => "missing_signature",
+            Self::UnknownComponent(_)
+            | Self::DuplicateComponent(_)
+            | Self::MissingComponent(_)
+            | Self::CoveredComponents(_)
+            | Self::UnknownParameter(_)
+            | Self::MissingParameter(_)
+            | Self::BadParameter(_)
+            | Self::WrongAlg(_)
+            | Self::BadSignatureValue
+            | Self::MissingComponentValue(_)
+            | Self::InvalidComponentValue(_)
+            | Self::KeyId(_)
+            | Self::Signature(_) => "invalid_signature",
+        }
+    }
 }
 
 /// A parameter value of `@signature-params`.
@@ -461,8 +495,9 @@ pub fn signature_base(
     signature_base_for(&parsed.components, &parsed.params, |c| parts.lookup(c))
 }
 
-/// Verifies a parsed signature over `parts`: `@method` and `@target-uri` covered, and
-/// `content-digest` and `content-type` too when the request has a body; `keyid` a did:key; the
+/// Verifies a parsed signature over `parts`: the covered components are exactly `"@method"
+/// "@target-uri"`, followed by `"content-digest" "content-type"` when the request has a body
+/// (profile PRF-AUTH-1, order included); `keyid` a did:key; the
 /// signature valid under the strict Ed25519 policy. Checking `created` against the clock, the
 /// nonce against replay and `Content-Digest` against the body is the caller's job.
 pub fn verify(
@@ -475,12 +510,18 @@ pub fn verify(
             return Err(HttpSigError::MissingComponent(required));
         }
     }
-    if parts.has_body() {
+    let expected: &[&str] = if parts.has_body() {
         for required in [CONTENT_DIGEST, CONTENT_TYPE] {
             if !covers(required) {
                 return Err(HttpSigError::MissingComponent(required));
             }
         }
+        &[METHOD, TARGET_URI, CONTENT_DIGEST, CONTENT_TYPE]
+    } else {
+        &[METHOD, TARGET_URI]
+    };
+    if parsed.components != expected {
+        return Err(HttpSigError::CoveredComponents(parsed.components.clone()));
     }
     let pk = didkey::public_key_from_did(&parsed.keyid).map_err(HttpSigError::KeyId)?;
     let base = signature_base(parsed, parts)?;

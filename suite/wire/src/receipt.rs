@@ -4,8 +4,11 @@
 //! produced and a digest of the resulting state, and links to its predecessor twice: by turn
 //! (`previous_turn_id`) and by hash (`prev_receipt_hash`). Whoever holds the log can therefore
 //! check, without trusting the Tool's storage, that no turn was dropped, reordered, edited or
-//! inserted. [`verify_chain`] checks every rule of the profile (`docs/profile.md` §7) and names the
-//! first receipt that breaks one.
+//! inserted. [`verify_chain`] checks every rule of the profile (`docs/profile.md` §7) that the log
+//! alone can show, and names the first receipt that breaks one. It does not know the session
+//! state, so `state_digest` is checked for form only, and it tolerates members beyond the
+//! profile's (they are covered by the hash and the proof); [`unknown_members`] lists them for a
+//! judge that checks PRF-RCPT-1's "exactly these members".
 //!
 //! `receipt_hash` is the lower-hex SHA-256 of the JCS form of the receipt without `receipt_hash`
 //! and `proof`; the `eddsa-jcs-2022` proof covers the receipt with `receipt_hash` but without
@@ -25,6 +28,25 @@ use crate::proof::{self, ProofError};
 pub const RECEIPT_TYPE: &str = "SessionReceipt";
 /// The `action` of the genesis receipt.
 pub const GENESIS_ACTION: &str = "create";
+/// Every `action` a session receipt may name (profile PRF-RCPT-2).
+pub const ACTIONS: [&str; 9] = [
+    "create", "join", "leave", "update", "pause", "resume", "handoff", "close", "invoke",
+];
+/// The members the profile names for a session receipt (PRF-RCPT-1).
+pub const MEMBERS: [&str; 12] = [
+    "type",
+    "session_id",
+    "turn_id",
+    "previous_turn_id",
+    "state_version",
+    "actor",
+    "action",
+    "state_digest",
+    "issued_at",
+    "prev_receipt_hash",
+    "receipt_hash",
+    "proof",
+];
 
 /// A session receipt (`docs/profile.md` §7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +146,20 @@ impl Receipt {
     }
 }
 
+/// Members of `receipt` that the profile does not name, sorted. [`verify_chain`] accepts them
+/// (they are covered by the hash and the proof); a judge checking that a Tool emits exactly the
+/// profile's members (PRF-RCPT-1) uses this.
+pub fn unknown_members(receipt: &Value) -> Vec<String> {
+    match receipt {
+        Value::Object(m) => m
+            .keys()
+            .filter(|k| !MEMBERS.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The `state_digest` of a session state: lower-hex SHA-256 of its JCS form.
 pub fn state_digest(state: &Value) -> Result<String, ReceiptError> {
     Ok(jcs::sha256_jcs_hex(state)?)
@@ -201,6 +237,9 @@ pub enum ChainRule {
         /// The receipt's version.
         found: u64,
     },
+    /// `action` is not one of [`ACTIONS`].
+    #[error("action {0:?} is not a session action")]
+    UnknownAction(String),
     /// The genesis receipt's action is not `create`.
     #[error("genesis action {0:?} is not create")]
     GenesisAction(String),
@@ -270,7 +309,7 @@ pub struct ChainSummary {
 
 /// Verifies a session's complete receipt log, from the genesis receipt on: the genesis rules,
 /// contiguous `state_version`s, the `previous_turn_id` and `prev_receipt_hash` links, unique turn
-/// ids, each `receipt_hash` recomputed, each proof verified (purpose `assertionMethod`) and made by
+/// ids, actions from [`ACTIONS`], each `receipt_hash` recomputed, each proof verified (purpose `assertionMethod`) and made by
 /// `tool_did` (or, when `None`, by the signer of the genesis receipt).
 pub fn verify_chain(
     receipts: &[Value],
@@ -364,6 +403,9 @@ fn check_receipt(
         return Err(ChainRule::Malformed("actor"));
     }
     let action = string("action")?;
+    if !ACTIONS.contains(&action) {
+        return Err(ChainRule::UnknownAction(action.to_owned()));
+    }
     let digest = string("state_digest")?;
     if digest.len() != 64
         || !digest

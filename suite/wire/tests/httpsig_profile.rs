@@ -255,6 +255,28 @@ fn component_rules() {
         check(&h, &body_parts()),
         Err(HttpSigError::DuplicateComponent("@method".into()))
     );
+    // The profile fixes the order, too.
+    let h = sign_custom(
+        &["@target-uri", "@method", "content-digest", "content-type"],
+        &full_params(),
+    );
+    let err = check(&h, &body_parts()).unwrap_err();
+    assert!(matches!(err, HttpSigError::CoveredComponents(_)));
+    assert_eq!(err.problem_code(), "invalid_signature");
+    // Body components on a request without a body.
+    let h = sign_custom(
+        &["@method", "@target-uri", "content-digest"],
+        &full_params(),
+    );
+    let no_body = RequestParts {
+        content_type: None,
+        content_digest: None,
+        ..body_parts()
+    };
+    assert!(matches!(
+        check(&h, &no_body),
+        Err(HttpSigError::CoveredComponents(_))
+    ));
     // Component parameters (`;sf`, `;req`, …) are not part of the profile.
     let h = sign_body(&key());
     let input = h
@@ -334,6 +356,11 @@ fn garbage_headers() {
     }
     let long = "a".repeat(100_000);
     assert!(httpsig::parse_signature_headers(&long, &long).is_err());
+    // Unparsable headers map to `missing_signature` (PRF-AUTH-4).
+    for (input, sig) in [("", ""), ("(", "x"), ("a=1, a=2", "a=:AA==:")] {
+        let err = httpsig::parse_signature_headers(input, sig).unwrap_err();
+        assert_eq!(err.problem_code(), "missing_signature", "{input:?}");
+    }
 }
 
 #[test]

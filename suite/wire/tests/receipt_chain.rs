@@ -102,6 +102,11 @@ fn valid_chain() {
         log.edit_resealed(i, |r| r["prev_receipt_hash"] = prev);
     }
     assert!(log.verify().is_ok());
+    assert_eq!(
+        receipt::unknown_members(&log.receipts[2]),
+        vec!["note".to_owned()]
+    );
+    assert!(receipt::unknown_members(&log.receipts[1]).is_empty());
     log.receipts[2]["note"] = json!("edited");
     assert!(matches!(
         rule_at(log.verify()),
@@ -321,6 +326,12 @@ fn other_rules() {
         rule_at(log.verify()),
         (2, ChainRule::DuplicateTurnId(_))
     ));
+    let mut log = build();
+    log.edit_resealed(3, |r| r["action"] = json!("dance"));
+    assert_eq!(
+        rule_at(log.verify()),
+        (3, ChainRule::UnknownAction("dance".into()))
+    );
     let mut log = build();
     log.edit_resealed(1, |r| r["type"] = json!("Receipt"));
     assert_eq!(
