@@ -104,6 +104,7 @@ pub fn sample_report() -> RunReport {
     let mut e = exchange(0, "");
     e.status = None;
     e.response_body = None;
+    e.response_headers.clear();
     e.note = Some("no response within 10 s".to_owned());
     erroring.transcript = vec![e];
     let mut known = vector("amp-session-002", "amp", &["AMP-4-2"], Status::Fail);

@@ -49,6 +49,10 @@ pub enum ReportError {
         /// The DID that signed.
         actual: String,
     },
+    /// The report contradicts itself (a requirement names a vector the report
+    /// lacks, a passing verdict over a failed MUST, ...); one entry per problem.
+    #[error("the report is inconsistent: {}", .0.join("; "))]
+    Inconsistent(Vec<String>),
     /// The file's bytes are not the canonical rendering of its content, so
     /// bytes outside the signed values (spacing, escapes, key order,
     /// duplicate members) were edited.
