@@ -8,8 +8,8 @@ mod support;
 use oap_conform::report::signing::{encode_signing_key, render_signed};
 use oap_conform::report::verify::verify_report_bytes;
 use oap_conform::report::{
-    ReportError, load_signing_key, sign_report, verify_report, verify_report_file, write_all,
-    write_all_at,
+    ReportError, load_signing_key, sign_report, verify_report, verify_report_command,
+    verify_report_file, write_all, write_all_at,
 };
 use oap_wire::Keypair;
 use serde_json::{Value, json};
@@ -238,4 +238,30 @@ fn a_report_that_breaks_the_schema_is_never_signed() {
         sign_report(&bad, &key, CREATED),
         Err(ReportError::Schema(_))
     ));
+}
+
+#[test]
+fn the_command_reports_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Keypair::from_seed([3; 32]);
+    let files = write_all_at(&support::sample_report(), dir.path(), &key, CREATED).unwrap();
+    let ok = verify_report_command(&files.report_json, None);
+    assert_eq!(ok.exit_code, 0, "{}", ok.message);
+    assert!(ok.message.contains(&key.did));
+
+    let mut bytes = std::fs::read(&files.report_json).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 1;
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, bytes).unwrap();
+    let bad = verify_report_command(&edited, None);
+    assert_eq!(bad.exit_code, 1);
+    assert!(bad.message.contains("INVALID"));
+
+    let wrong_signer = verify_report_command(&files.report_json, Some("did:key:z6MkOther"));
+    assert_eq!(wrong_signer.exit_code, 1);
+    assert_eq!(
+        verify_report_command(&dir.path().join("missing.json"), None).exit_code,
+        2
+    );
 }

@@ -207,3 +207,17 @@ fn verdicts_by_binding_judge_each_binding_alone() {
             .all(|v| v.result == VerdictResult::Pass)
     );
 }
+
+#[test]
+fn the_repository_catalogue_loads_when_present() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/requirements.json");
+    if !path.exists() {
+        eprintln!("no {} yet; nothing to check", path.display());
+        return;
+    }
+    let catalogue = oap_conform::report::load_requirements(&path).unwrap();
+    assert!(!catalogue.is_empty());
+    assert!(catalogue.iter().all(|r| r.binding == "oap"
+        || r.binding == "amp"
+        || oap_conform::report::requirements::ALL_BINDINGS.contains(&r.binding.as_str())));
+}

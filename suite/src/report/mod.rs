@@ -40,5 +40,7 @@ pub use requirements::{RequirementEntry, Testable, load_requirements, parse_requ
 pub use schema::{REPORT_SCHEMA, validate_report_value};
 pub use signing::{load_signing_key, parse_signing_key, sign_report};
 pub use verdict::{apply_verdict, compute_requirements_and_verdict, compute_verdicts_by_binding};
-pub use verify::{VerifiedReport, verify_report, verify_report_file};
+pub use verify::{
+    VerifiedReport, VerifyCommandOutcome, verify_report, verify_report_command, verify_report_file,
+};
 pub use write::{WrittenFiles, write_all, write_all_at};

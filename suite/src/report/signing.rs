@@ -10,7 +10,8 @@
 //! The key is either the suite key of the caller (`--signing-key FILE`) or a
 //! fresh key made for the run. A fresh key proves only that the file has not
 //! changed since it was written; a known suite key also proves who wrote it,
-//! when the reader checks the signer DID (`verify-report --signer DID`).
+//! when the reader checks the signer DID (`verify_report_file` with an
+//! expected signer).
 //!
 //! **Key file format**: the 32-byte Ed25519 seed (RFC 8032 secret key), either
 //! as exactly 32 raw bytes, or as 64 hexadecimal digits (either case) with

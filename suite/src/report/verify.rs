@@ -166,3 +166,32 @@ pub fn consistency_problems(report: &RunReport) -> Vec<String> {
     }
     problems
 }
+
+/// The outcome of `oap-conform verify-report`: the exit code and the line to
+/// print (on standard output when the code is 0, on standard error otherwise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyCommandOutcome {
+    /// 0 the report is intact, 1 it is not, 2 the file could not be read.
+    pub exit_code: u8,
+    /// The summary of a valid report, or why it was rejected.
+    pub message: String,
+}
+
+/// Runs the `verify-report FILE` command: verifies the file, requiring
+/// `expected_signer` when given, and says what to print and how to exit.
+pub fn verify_report_command(path: &Path, expected_signer: Option<&str>) -> VerifyCommandOutcome {
+    match verify_report_file(path, expected_signer) {
+        Ok(verified) => VerifyCommandOutcome {
+            exit_code: 0,
+            message: verified.summary(),
+        },
+        Err(e @ ReportError::Io { .. }) => VerifyCommandOutcome {
+            exit_code: 2,
+            message: format!("cannot read the report: {e}"),
+        },
+        Err(e) => VerifyCommandOutcome {
+            exit_code: 1,
+            message: format!("{}: INVALID: {e}", path.display()),
+        },
+    }
+}
