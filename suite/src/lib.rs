@@ -3,12 +3,17 @@
 //! A run flows one way: vector files ([`vector`]) are loaded and checked,
 //! fresh identities ([`actors`]) sign every request, the [`runner`] sends them
 //! to a [`target`] through a bounded HTTP [`client`], judges each answer and
-//! keeps a transcript ([`transcript`]), and the [`report`] turns the results
+//! records a transcript ([`recording`]), and the [`report`] turns the results
 //! into a verdict and files. The library never names the Tool it judges: the
 //! bundled reference Tool is started by the binary and handed in as a URL and
 //! a restart hook like any other target.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod actors;
+pub mod client;
+pub mod recording;
 pub mod report;
+pub mod runner;
+pub mod target;
 pub mod vector;

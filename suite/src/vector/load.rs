@@ -222,10 +222,10 @@ fn check(name: &str, v: &Vector, schemas: &SchemaStore) -> Result<(), String> {
         let at = |msg: String| format!("step {} ({step_name}): {msg}", i + 1);
         match step {
             Step::Request(r) => {
-                if let Some(a) = &r.actor {
-                    if !known_actor(a) {
-                        return Err(at(format!("actor {a:?} is not declared in `actors`")));
-                    }
+                if let Some(a) = &r.actor
+                    && !known_actor(a)
+                {
+                    return Err(at(format!("actor {a:?} is not declared in `actors`")));
                 }
                 if r.replay.is_none() {
                     if r.method.is_none() || r.path.is_none() {
@@ -251,10 +251,10 @@ fn check(name: &str, v: &Vector, schemas: &SchemaStore) -> Result<(), String> {
                 }
                 if let Some(sign) = &r.sign {
                     refs.extend(sign.nonce_from.iter());
-                    if let Some(k) = &sign.key {
-                        if !known_actor(k) {
-                            return Err(at(format!("signing key of undeclared actor {k:?}")));
-                        }
+                    if let Some(k) = &sign.key
+                        && !known_actor(k)
+                    {
+                        return Err(at(format!("signing key of undeclared actor {k:?}")));
                     }
                 }
                 for target in refs {
@@ -265,18 +265,18 @@ fn check(name: &str, v: &Vector, schemas: &SchemaStore) -> Result<(), String> {
                     }
                 }
                 for outcome in r.expect.outcomes() {
-                    if let Some(s) = &outcome.schema {
-                        if !schemas.exists(s) {
-                            return Err(at(format!("schema {s} not found in vectors/schema/")));
-                        }
+                    if let Some(s) = &outcome.schema
+                        && !schemas.exists(s)
+                    {
+                        return Err(at(format!("schema {s} not found in vectors/schema/")));
                     }
                 }
             }
             Step::Check(c) => {
-                if let Some(a) = &c.actor {
-                    if !known_actor(a) {
-                        return Err(at(format!("actor {a:?} is not declared in `actors`")));
-                    }
+                if let Some(a) = &c.actor
+                    && !known_actor(a)
+                {
+                    return Err(at(format!("actor {a:?} is not declared in `actors`")));
                 }
                 let need = |field: bool, what: &str| {
                     if field {

@@ -153,10 +153,10 @@ pub fn check_outcome(
     if let (Some(code), Some(body)) = (&outcome.code, body) {
         check_problem(code, actual, body, &mut reasons);
     }
-    if let (Some(schema), Some(body)) = (&outcome.schema, body) {
-        if let Err(e) = schemas.check(schema, body) {
-            reasons.push(format!("schema {schema}: {e}"));
-        }
+    if let (Some(schema), Some(body)) = (&outcome.schema, body)
+        && let Err(e) = schemas.check(schema, body)
+    {
+        reasons.push(format!("schema {schema}: {e}"));
     }
     if let Some(body) = body {
         for m in &outcome.matchers {
@@ -250,19 +250,18 @@ pub fn check_matcher(
     let fail = |reasons: &mut Vec<String>, what: String| {
         reasons.push(format!("{label}: expected {what}, got {}", short(Some(v))))
     };
-    if let Some(want) = m.equals.as_ref().and_then(|w| operand(w, scope, reasons)) {
-        if !json_eq(v, &want) {
-            fail(reasons, short(Some(&want)));
-        }
+    if let Some(want) = m.equals.as_ref().and_then(|w| operand(w, scope, reasons))
+        && !json_eq(v, &want)
+    {
+        fail(reasons, short(Some(&want)));
     }
     if let Some(want) = m
         .not_equals
         .as_ref()
         .and_then(|w| operand(w, scope, reasons))
+        && json_eq(v, &want)
     {
-        if json_eq(v, &want) {
-            fail(reasons, format!("anything but {}", short(Some(&want))));
-        }
+        fail(reasons, format!("anything but {}", short(Some(&want))));
     }
     for (var, negate) in [(&m.eq_var, false), (&m.ne_var, true)] {
         if let Some(name) = var {
@@ -280,10 +279,10 @@ pub fn check_matcher(
             }
         }
     }
-    if let Some(t) = &m.json_type {
-        if !has_type(v, t) {
-            fail(reasons, format!("type {t}"));
-        }
+    if let Some(t) = &m.json_type
+        && !has_type(v, t)
+    {
+        fail(reasons, format!("type {t}"));
     }
     if let Some(re) = &m.regex {
         match regex::Regex::new(re) {
@@ -292,7 +291,8 @@ pub fn check_matcher(
             Err(e) => reasons.push(format!("{label}: bad regex /{re}/: {e}")),
         }
     }
-    let comparisons: [(&Option<Value>, &str, fn(f64, f64) -> bool); 4] = [
+    type Cmp = fn(f64, f64) -> bool;
+    let comparisons: [(&Option<Value>, &str, Cmp); 4] = [
         (&m.gt, ">", |a, b| a > b),
         (&m.gte, ">=", |a, b| a >= b),
         (&m.lt, "<", |a, b| a < b),
@@ -484,10 +484,10 @@ pub fn remove_pointer(doc: &mut Value, path: &str) {
             map.remove(&last);
         }
         Some(Value::Array(items)) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < items.len() {
-                    items.remove(i);
-                }
+            if let Ok(i) = last.parse::<usize>()
+                && i < items.len()
+            {
+                items.remove(i);
             }
         }
         _ => {}

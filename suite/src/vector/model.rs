@@ -88,7 +88,7 @@ impl Binding {
 #[serde(untagged)]
 pub enum Step {
     /// A built-in check (has a `check` member).
-    Check(CheckStep),
+    Check(Box<CheckStep>),
     /// An HTTP request.
     Request(Box<RequestStep>),
 }

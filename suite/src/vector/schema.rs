@@ -106,10 +106,10 @@ impl SchemaStore {
         if !valid_name(name) {
             return Err(SchemaError::BadName(name.into()));
         }
-        if let Ok(cache) = self.cache.lock() {
-            if let Some(v) = cache.get(name) {
-                return Ok(Arc::clone(v));
-            }
+        if let Ok(cache) = self.cache.lock()
+            && let Some(v) = cache.get(name)
+        {
+            return Ok(Arc::clone(v));
         }
         let path = self.dir.join(name);
         let text = std::fs::read_to_string(&path).map_err(|source| SchemaError::Read {

@@ -90,9 +90,9 @@ pub fn expand_str(s: &str, scope: &mut dyn Scope) -> Result<String, TemplateErro
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let tail = &rest[pos..];
-        if tail.starts_with("$${") {
+        if let Some(after) = tail.strip_prefix("$${") {
             out.push_str("${");
-            rest = &tail[3..];
+            rest = after;
         } else if tail.starts_with("${") {
             let end = matching_brace(tail).ok_or_else(|| TemplateError::Unterminated(s.into()))?;
             let inner = expand_str(&tail[2..end], scope)?;

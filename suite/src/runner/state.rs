@@ -1,0 +1,249 @@
+//! The state of one vector run: variables, actors, sent requests, snapshots,
+//! and the template [`Scope`] over them.
+//!
+//! Built-in template functions are evaluated here because they need this
+//! state: `did:` needs the actors, `credential:` the actors and the captured
+//! session id, `manifest:` the Tool's manifest. Fresh identifiers come from
+//! `oap-wire` (ULIDs: unique per run without coordination).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::actors::credential::IssueInput;
+use crate::actors::{Actors, CredentialSpec, fresh_nonce};
+use crate::client::OutRequest;
+use crate::vector::template::{Scope, TemplateError};
+
+/// A request a step sent, kept for `replay` and `nonce_from`.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The request as sent.
+    pub request: OutRequest,
+    /// The signature nonce, when signed.
+    pub nonce: Option<String>,
+}
+
+/// What `snapshot` records about a session.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Snapshot {
+    /// `state_version`.
+    pub state_version: Value,
+    /// `status`.
+    pub status: Value,
+    /// SHA-256 of JCS(`state`).
+    pub state_digest: String,
+    /// `convener`.
+    pub convener: Value,
+    /// `participants`, as returned.
+    pub participants: Value,
+    /// Number of receipts in the log.
+    pub log_length: usize,
+    /// `receipt_hash` of the last receipt.
+    pub head_receipt_hash: Value,
+}
+
+/// Everything a vector run accumulates.
+#[derive(Debug)]
+pub struct VectorState {
+    /// Captured and built-in variables.
+    pub vars: BTreeMap<String, Value>,
+    /// The vector's identities.
+    pub actors: Actors,
+    /// Requests sent, by step name.
+    pub sent: BTreeMap<String, Sent>,
+    /// Snapshots, by name.
+    pub snapshots: BTreeMap<String, Snapshot>,
+    manifest: Arc<Value>,
+}
+
+impl VectorState {
+    /// A fresh state for one run of one vector.
+    pub fn new(manifest: Arc<Value>, base_url: &str, run_id: &str) -> Self {
+        let mut vars = BTreeMap::new();
+        vars.insert("base_url".to_owned(), Value::String(base_url.to_owned()));
+        vars.insert("run_id".to_owned(), Value::String(run_id.to_owned()));
+        if let Some(did) = manifest.get("tool_did") {
+            vars.insert("tool_did".to_owned(), did.clone());
+        }
+        VectorState {
+            vars,
+            actors: Actors::new(),
+            sent: BTreeMap::new(),
+            snapshots: BTreeMap::new(),
+            manifest,
+        }
+    }
+
+    /// The Tool's manifest.
+    pub fn manifest(&self) -> &Value {
+        &self.manifest
+    }
+
+    fn issue(&mut self, arg: &str) -> Result<Value, TemplateError> {
+        let bad = |reason: String| TemplateError::BadArgument {
+            function: "credential".into(),
+            reason,
+        };
+        let spec = CredentialSpec::parse(arg).map_err(|e| bad(e.to_string()))?;
+        let issuer_did = self.actors.did(spec.issuer());
+        let signer = self.actors.get(spec.signer());
+        let subject_did = self.actors.did(spec.subject());
+        let session_id = match spec.session_var() {
+            "new" => oap_wire::ids::SessionId::new().to_string(),
+            var => self
+                .vars
+                .get(var)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| TemplateError::UnknownVariable(var.to_owned()))?,
+        };
+        let cred = spec
+            .issue(&IssueInput {
+                issuer_did: &issuer_did,
+                signer: &signer,
+                subject_did: &subject_did,
+                session_id: &session_id,
+                now: oap_wire::time::unix_now(),
+                fresh_nonce: fresh_nonce(),
+            })
+            .map_err(|e| bad(e.to_string()))?;
+        if let Some(name) = spec.param("as") {
+            self.vars.insert(name.to_owned(), cred.clone());
+        }
+        Ok(cred)
+    }
+}
+
+fn offset(function: &str, arg: &str) -> Result<i64, TemplateError> {
+    let arg = arg.trim();
+    let arg = arg.strip_prefix('+').unwrap_or(arg);
+    if arg.is_empty() {
+        return Ok(0);
+    }
+    arg.parse().map_err(|_| TemplateError::BadArgument {
+        function: function.into(),
+        reason: format!("{arg:?} is not an offset in seconds"),
+    })
+}
+
+impl Scope for VectorState {
+    fn var(&self, name: &str) -> Option<Value> {
+        self.vars.get(name).cloned()
+    }
+
+    fn call(&mut self, kind: &str, arg: &str) -> Result<Value, TemplateError> {
+        let arg_t = arg.trim();
+        let only_new = |what: &str| -> Result<(), TemplateError> {
+            if arg_t == "new" {
+                Ok(())
+            } else {
+                Err(TemplateError::BadArgument {
+                    function: what.into(),
+                    reason: "only `new` is supported".into(),
+                })
+            }
+        };
+        match kind {
+            "did" => Ok(Value::String(self.actors.did(arg_t))),
+            "turn_id" => {
+                only_new("turn_id")?;
+                Ok(Value::String(oap_wire::ids::TurnId::new().to_string()))
+            }
+            "session_id" => {
+                only_new("session_id")?;
+                Ok(Value::String(oap_wire::ids::SessionId::new().to_string()))
+            }
+            "nonce" => {
+                only_new("nonce")?;
+                Ok(Value::String(fresh_nonce()))
+            }
+            "time" => Ok(Value::String(oap_wire::time::format_unix(
+                oap_wire::time::unix_now().saturating_add(offset("time", arg_t)?),
+            ))),
+            "unix" => Ok(Value::from(
+                oap_wire::time::unix_now().saturating_add(offset("unix", arg_t)?),
+            )),
+            "manifest" => {
+                let v = if arg_t.is_empty() {
+                    Some(self.manifest.as_ref())
+                } else {
+                    self.manifest.pointer(arg_t)
+                };
+                v.cloned().ok_or_else(|| TemplateError::BadArgument {
+                    function: "manifest".into(),
+                    reason: format!("the manifest has no {arg_t}"),
+                })
+            }
+            "credential" => self.issue(arg_t),
+            other => Err(TemplateError::UnknownFunction(other.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::vector::template::{expand_str, expand_to_value};
+    use serde_json::json;
+
+    fn state() -> VectorState {
+        let manifest = json!({"tool_did": "did:key:zTool", "sessions": {"max_participants": 4}});
+        let mut s = VectorState::new(Arc::new(manifest), "http://h", "run1");
+        s.vars.insert(
+            "session_id".into(),
+            json!(oap_wire::ids::SessionId::new().to_string()),
+        );
+        s
+    }
+
+    #[test]
+    fn builtins() {
+        let mut s = state();
+        let t1 = expand_str("${turn_id:new}", &mut s).unwrap();
+        let t2 = expand_str("${turn_id:new}", &mut s).unwrap();
+        assert!(oap_wire::ids::is_valid_turn_id(&t1));
+        assert_ne!(t1, t2);
+        assert_eq!(
+            expand_to_value("${manifest:/sessions/max_participants}", &mut s).unwrap(),
+            json!(4)
+        );
+        assert_eq!(expand_str("${tool_did}", &mut s).unwrap(), "did:key:zTool");
+        assert!(
+            expand_str("${did:alice}", &mut s)
+                .unwrap()
+                .starts_with("did:key:z6Mk")
+        );
+        let t = expand_str("${time:+60}", &mut s).unwrap();
+        assert!(oap_wire::time::parse_rfc3339(&t).is_ok());
+        assert!(expand_str("${time:soon}", &mut s).is_err());
+        assert!(expand_str("${turn_id:old}", &mut s).is_err());
+    }
+
+    #[test]
+    fn credentials_bind_session_and_actors() {
+        let mut s = state();
+        let cred = expand_to_value(
+            "${credential:admission(issuer=convener, subject=alice, as=adm)}",
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(cred["subject"], json!(s.actors.did("alice")));
+        assert_eq!(cred["issuer"], json!(s.actors.did("convener")));
+        assert_eq!(cred["session_id"], s.vars["session_id"]);
+        assert_eq!(s.vars["adm"], cred);
+        let signer = oap_wire::proof::verify_document(&cred).unwrap();
+        assert_eq!(signer, s.actors.did("convener"));
+        let forged = expand_to_value(
+            "${credential:admission(subject=alice, signer=outsider)}",
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(
+            oap_wire::proof::verify_document(&forged).unwrap(),
+            s.actors.did("outsider")
+        );
+    }
+}
