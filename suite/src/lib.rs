@@ -12,8 +12,11 @@
 
 pub mod actors;
 pub mod client;
+pub mod expectations;
 pub mod recording;
 pub mod report;
+pub mod run;
 pub mod runner;
 pub mod target;
+pub mod trials;
 pub mod vector;

@@ -1,1 +1,524 @@
-fn main() {}
+//! `oap-conform`: certify a Coordination Sessions Tool at L4, gate CI on it.
+//!
+//! ```text
+//! oap-conform run [--target URL] [--binding oap|amp|all] [--out DIR] [--filter PATTERN]
+//!                 [--expectations FILE] [--jobs N] [--seed N] [--header 'N: V']...
+//!                 [--header-env N=ENVVAR]... [--restart-cmd CMD] [--signing-key FILE]
+//! oap-conform list
+//! oap-conform explain ID
+//! oap-conform verify-report FILE
+//! ```
+//!
+//! Without `--target`, `run` starts the bundled reference Tool in-process on a
+//! temporary store. Exit codes: 0 the verdict holds (known failures aside),
+//! 1 it does not, 2 usage or configuration error, 3 target unreachable.
+
+#[cfg(feature = "bundled")]
+mod bundled;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use oap_conform::client::{ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, SecretHeader};
+use oap_conform::expectations::Expectations;
+use oap_conform::run::{
+    RunError, RunOptions, counts, default_catalogue, execute, load_catalogue, prepare, selected,
+};
+use oap_conform::runner::{Progress, VectorRun};
+use oap_conform::target::{HttpTarget, RestartHook, Target, command_restart_hook};
+use oap_conform::vector::{self, Binding};
+
+#[derive(Parser)]
+#[command(
+    name = "oap-conform",
+    version,
+    about = "Conformance suite for OAP Coordination Sessions"
+)]
+struct Cli {
+    /// Vector directory (default: the checkout's `vectors/`).
+    #[arg(long, global = true, env = "OAP_CONFORM_VECTORS")]
+    vectors: Option<PathBuf>,
+    /// Requirement catalogue (default: the checkout's `docs/requirements.json`).
+    #[arg(long, global = true)]
+    requirements: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the vectors against a Tool and write the report.
+    Run(Box<RunArgs>),
+    /// Print every vector with its requirement IDs.
+    List {
+        /// Only this binding.
+        #[arg(long, value_enum, default_value_t = BindingArg::All)]
+        binding: BindingArg,
+        /// Only vectors whose name or id matches (substring or glob).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Print a requirement's text and its vectors (or a vector's details).
+    Explain {
+        /// Requirement ID (`OAP-3.2-3`), vector id (`oap.lifecycle.001`) or vector path.
+        id: String,
+    },
+    /// Check a report's signature and consistency offline.
+    VerifyReport {
+        /// The `report.json` file.
+        file: PathBuf,
+        /// Require this signer (a did:key).
+        #[arg(long)]
+        signer: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BindingArg {
+    Oap,
+    Amp,
+    All,
+}
+
+impl BindingArg {
+    fn bindings(self) -> Vec<Binding> {
+        match self {
+            BindingArg::Oap => vec![Binding::Oap],
+            BindingArg::Amp => vec![Binding::Amp],
+            BindingArg::All => vec![Binding::Oap, Binding::Amp],
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Base URL of the Tool (http or https). Default: the bundled reference Tool.
+    #[arg(long)]
+    target: Option<String>,
+    /// Which binding's vectors to run (default: the bindings the manifest declares).
+    #[arg(long, value_enum)]
+    binding: Option<BindingArg>,
+    /// Where to write report.json, junit.xml, report.md and report.html.
+    #[arg(long, default_value = "reports/latest")]
+    out: PathBuf,
+    /// Only vectors whose name or id matches (substring, or glob with * ? [).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Known failures: a JSON object of glob pattern -> reason.
+    #[arg(long)]
+    expectations: Option<PathBuf>,
+    /// Vectors in flight at once.
+    #[arg(long, default_value_t = 8)]
+    jobs: usize,
+    /// Seed of the run's random choices (recorded in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Extra header for every request, e.g. a gateway credential ('Name: value'); redacted.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    /// Extra header whose value comes from an environment variable (NAME=ENVVAR); redacted.
+    #[arg(long = "header-env", value_name = "NAME=ENVVAR")]
+    header_env: Vec<String>,
+    /// Shell command that restarts the Tool (enables the durability vectors).
+    #[arg(long)]
+    restart_cmd: Option<String>,
+    /// Ed25519 key that signs the report (raw 32-byte seed or hex); default a fresh key.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Deadline of one request, in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Budget of one vector, in seconds.
+    #[arg(long, default_value_t = 60)]
+    vector_timeout: u64,
+    /// Start the bundled Tool with this fault switched on (suite self-test).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = cli.vectors.clone().unwrap_or_else(vector::default_root);
+    let catalogue_path = cli.requirements.clone().unwrap_or_else(default_catalogue);
+    match cli.command {
+        Command::VerifyReport { file, signer } => {
+            let outcome =
+                oap_conform::report::verify::verify_report_command(&file, signer.as_deref());
+            if outcome.exit_code == 0 {
+                say(&outcome.message);
+            } else {
+                eprintln!("{}", outcome.message);
+            }
+            Ok(ExitCode::from(outcome.exit_code))
+        }
+        Command::List { binding, filter } => {
+            let set = vector::load(&root)?;
+            let opts = options(binding, filter, 1, 0, 60);
+            for v in set.vectors.iter().filter(|v| selected(v, &opts)) {
+                say(&format!(
+                    "{}\t{}\t{}\t{}",
+                    v.path,
+                    v.vector.id,
+                    level_str(v.vector.level),
+                    v.vector.requirements.join(",")
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { id } => explain(&root, &catalogue_path, &id),
+        Command::Run(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(run(*args, root, catalogue_path))
+        }
+    }
+}
+
+/// Prints a line on standard output; a closed pipe (`| head`) is not an error.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn level_str(l: vector::VectorLevel) -> &'static str {
+    oap_conform::runner::level(l).as_str()
+}
+
+fn options(
+    binding: BindingArg,
+    filter: Option<String>,
+    jobs: usize,
+    seed: u64,
+    vt: u64,
+) -> RunOptions {
+    RunOptions {
+        bindings: binding.bindings(),
+        filter,
+        jobs,
+        seed,
+        vector_timeout: Duration::from_secs(vt),
+    }
+}
+
+fn explain(
+    root: &std::path::Path,
+    catalogue: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<ExitCode> {
+    let set = vector::load(root)?;
+    let (entries, _) = load_catalogue(catalogue)?;
+    if let Some(e) = entries.iter().find(|e| e.id == id) {
+        say(&format!(
+            "{} ({}, {}, {})",
+            e.id,
+            e.level.as_str(),
+            e.binding,
+            e.source
+        ));
+        say(&format!("\n{}\n", e.text));
+        if let oap_conform::report::Testable::No(why) = &e.testable {
+            say(&format!("not testable black-box: {why}"));
+        }
+        let vs: Vec<_> = set
+            .vectors
+            .iter()
+            .filter(|v| v.vector.requirements.iter().any(|r| r == id))
+            .collect();
+        if vs.is_empty() {
+            say("no vector checks it");
+        }
+        for v in vs {
+            say(&format!(
+                "  {}  {}  {}",
+                v.vector.id, v.path, v.vector.title
+            ));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(v) = set.find(id) {
+        say(&format!("{} ({}): {}", v.vector.id, v.path, v.vector.title));
+        if let Some(d) = &v.vector.description {
+            say(&format!("\n{d}\n"));
+        }
+        for r in &v.vector.requirements {
+            let text = entries
+                .iter()
+                .find(|e| &e.id == r)
+                .map(|e| e.text.as_str())
+                .unwrap_or("(not in the catalogue)");
+            say(&format!("  {r}: {text}"));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("{id}: no such requirement or vector");
+    Ok(ExitCode::from(2))
+}
+
+fn parse_headers(args: &RunArgs) -> anyhow::Result<Vec<SecretHeader>> {
+    let mut out = Vec::new();
+    for h in &args.headers {
+        let Some((name, value)) = h.split_once(':') else {
+            bail!("--header {h:?}: expected 'NAME: VALUE'");
+        };
+        out.push(SecretHeader {
+            name: name.trim().to_owned(),
+            value: value.trim().to_owned(),
+            env: None,
+        });
+    }
+    for h in &args.header_env {
+        let Some((name, var)) = h.split_once('=') else {
+            bail!("--header-env {h:?}: expected NAME=ENVVAR");
+        };
+        let value = std::env::var(var.trim()).with_context(|| {
+            format!("--header-env {name}: environment variable {var} is not set")
+        })?;
+        out.push(SecretHeader {
+            name: name.trim().to_owned(),
+            value,
+            env: Some(var.trim().to_owned()),
+        });
+    }
+    for h in &out {
+        if h.name.is_empty()
+            || !h
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            bail!("header name {:?} is not a valid HTTP header name", h.name);
+        }
+    }
+    Ok(out)
+}
+
+async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::Result<ExitCode> {
+    let set = vector::load(&root)?;
+    let (catalogue, catalogue_digest) = load_catalogue(&catalogue_path)?;
+    let expectations = match &args.expectations {
+        Some(p) => Some(Expectations::load(p)?),
+        None => None,
+    };
+    let signing_key = match &args.signing_key {
+        Some(p) => Some(oap_conform::report::load_signing_key(p)?),
+        None => None,
+    };
+    let secret_headers = parse_headers(&args)?;
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let mut opts = options(
+        args.binding.unwrap_or(BindingArg::All),
+        args.filter.clone(),
+        args.jobs,
+        seed,
+        args.vector_timeout,
+    );
+
+    let mut bundled_tool: Slot = None;
+    let (url, hook): (String, Option<RestartHook>) = match &args.target {
+        Some(url) => (url.clone(), None),
+        None => start_bundled(&args, &mut bundled_tool).await?,
+    };
+    let mut target = HttpTarget::new(&url, hook)?;
+    let client = ClientConfig {
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        secret_headers,
+        use_env_proxy: !target.is_loopback(),
+    };
+    if let Some(cmd) = &args.restart_cmd {
+        let c = oap_conform::client::HttpClient::new(client.clone())?;
+        target = HttpTarget::new(
+            &url,
+            Some(command_restart_hook(cmd.clone(), c, url.clone())),
+        )?;
+    }
+    let target: Arc<dyn Target> = Arc::new(target);
+    let vt = opts.vector_timeout;
+    let ctx = match prepare(target, client, &set, vt).await {
+        Ok(ctx) => ctx,
+        Err(RunError::Unreachable(e)) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.binding.is_none() {
+        opts.bindings = declared_bindings(&ctx.manifest);
+    }
+    let total = set.vectors.iter().filter(|v| selected(v, &opts)).count();
+    if total == 0 {
+        bail!("no vector matches the selection");
+    }
+    eprintln!(
+        "oap-conform: {total} vectors against {url} (run {}, seed {seed})",
+        ctx.run_id
+    );
+    let progress = progress_reporter(total);
+    let output = execute(
+        ctx,
+        &set,
+        &catalogue,
+        catalogue_digest,
+        &opts,
+        expectations.as_ref(),
+        Some(progress.0.clone()),
+    )
+    .await;
+    if let Some(bar) = progress.1 {
+        bar.finish_and_clear();
+    }
+    #[cfg(feature = "bundled")]
+    if let Some(b) = bundled_tool {
+        b.shutdown().await;
+    }
+    let written = oap_conform::report::write_all(&output.report, &args.out, signing_key.as_ref())?;
+    print_summary(&output, &written.report_json);
+    Ok(if output.gate {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The bindings the manifest lists (`oap` when it lists none the suite knows).
+fn declared_bindings(manifest: &serde_json::Value) -> Vec<Binding> {
+    let listed = |name: &str| {
+        manifest
+            .get("bindings")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(|b| b.iter().any(|v| v == name))
+    };
+    let mut out = vec![Binding::Oap];
+    if listed("amp") {
+        out.push(Binding::Amp);
+    }
+    out
+}
+
+/// Keeps the bundled Tool alive for the run.
+#[cfg(feature = "bundled")]
+type Slot = Option<bundled::Bundled>;
+/// Nothing to keep without the bundled Tool.
+#[cfg(not(feature = "bundled"))]
+type Slot = Option<std::convert::Infallible>;
+
+#[cfg(feature = "bundled")]
+async fn start_bundled(
+    args: &RunArgs,
+    slot: &mut Slot,
+) -> anyhow::Result<(String, Option<RestartHook>)> {
+    let mut faults = oap_ref::FaultSet::none();
+    for name in &args.faults {
+        let f: oap_ref::Fault = name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--fault {name}: {e}"))?;
+        faults.insert(f);
+    }
+    let b = bundled::Bundled::start(faults).await?;
+    let out = (b.url.clone(), Some(Arc::clone(&b.restart)));
+    *slot = Some(b);
+    Ok(out)
+}
+
+#[cfg(not(feature = "bundled"))]
+async fn start_bundled(_: &RunArgs, _: &mut Slot) -> anyhow::Result<(String, Option<RestartHook>)> {
+    bail!("no --target given, and this build has no bundled Tool (feature `bundled`)")
+}
+
+/// A progress bar on a terminal, plain lines otherwise.
+fn progress_reporter(total: usize) -> (Progress, Option<indicatif::ProgressBar>) {
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b = bar.clone();
+        let p: Progress = Arc::new(move |r: &VectorRun| {
+            if r.status.is_failure() {
+                b.println(format!("{:<14} {}", r.status.as_str(), r.path));
+            }
+            b.set_message(r.path.clone());
+            b.inc(1);
+        });
+        (p, Some(bar))
+    } else {
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p: Progress = Arc::new(move |r: &VectorRun| {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            eprintln!(
+                "[{n:>4}/{total}] {:<14} {} ({} ms)",
+                r.status.as_str(),
+                r.path,
+                r.duration.as_millis()
+            );
+        });
+        (p, None)
+    }
+}
+
+fn print_summary(output: &oap_conform::run::RunOutput, report: &std::path::Path) {
+    let r = &output.report;
+    let line: Vec<String> = counts(r)
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    say(&format!("\nvectors: {}", line.join(", ")));
+    for v in r.vectors.iter().filter(|v| v.status.is_failure()) {
+        let known = v
+            .expected_failure
+            .as_deref()
+            .map(|k| format!(" [known: {k}]"))
+            .unwrap_or_default();
+        say(&format!(
+            "  {} {}: {}{known}",
+            v.status.as_str(),
+            v.path,
+            v.reason.as_deref().unwrap_or("")
+        ));
+    }
+    for s in &output.expectations.stale {
+        say(&format!(
+            "  stale expectation: {s} passes; remove it from the expectations file"
+        ));
+    }
+    say(&format!(
+        "verdict {}: {}",
+        r.verdict.level,
+        r.verdict.result.as_str().to_uppercase()
+    ));
+    for reason in r.verdict.reasons.iter().take(20) {
+        say(&format!("  - {reason}"));
+    }
+    if r.verdict.reasons.len() > 20 {
+        say(&format!(
+            "  … {} more in the report",
+            r.verdict.reasons.len() - 20
+        ));
+    }
+    if !r.verdict.warnings.is_empty() {
+        say(&format!(
+            "{} warning(s); see the report",
+            r.verdict.warnings.len()
+        ));
+    }
+    say(&format!("report: {}", report.display()));
+}
