@@ -19,6 +19,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// Bodies above this size are sent on a connection that is not reused.
+const LARGE_BODY: usize = 64 * 1024;
 /// What transcripts show instead of a secret header value.
 pub const REDACTED: &str = "<redacted>";
 
@@ -195,6 +197,14 @@ impl HttpClient {
             let value = HeaderValue::from_bytes(value.as_bytes())
                 .map_err(|e| bad(format!("header {name}: {e}")))?;
             headers.append(name, value);
+        }
+        if req.body.as_ref().is_some_and(|b| b.len() > LARGE_BODY) {
+            // A Tool may answer a large body early (413) without reading it; a
+            // connection left in that state must not be reused for the next request.
+            headers.insert(
+                reqwest::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
         }
         let mut builder = self.inner.request(method, url).headers(headers);
         if let Some(body) = &req.body {

@@ -133,7 +133,12 @@ fn build(run: &mut Run<'_>, step: &RequestStep) -> Result<(OutRequest, Option<St
     let method = step.method.clone().unwrap_or_else(|| "GET".to_owned());
     let path = expand_str(step.path.as_deref().unwrap_or("/"), &mut run.state)
         .map_err(template_err("path"))?;
-    let url = format!("{}{path}", run.ctx.target.base_url());
+    // A path that expands to an absolute URL (the manifest's `state_schema`) is used as is.
+    let url = if path.starts_with("http://") || path.starts_with("https://") {
+        path
+    } else {
+        format!("{}{path}", run.ctx.target.base_url())
+    };
     let body: Option<Vec<u8>> = if let Some(b) = &step.body {
         let v = expand_value(b, &mut run.state).map_err(template_err("body"))?;
         Some(serde_json::to_vec(&v).map_err(|e| StepError::error(format!("body: {e}")))?)

@@ -151,6 +151,14 @@ impl Scope for VectorState {
                 only_new("turn_id")?;
                 Ok(Value::String(oap_wire::ids::TurnId::new().to_string()))
             }
+            "session_id" if arg_t == "missing" => {
+                // One id per vector run, so a path and a body can name the same missing session.
+                let id = self
+                    .vars
+                    .entry("session_id:missing".to_owned())
+                    .or_insert_with(|| Value::String(oap_wire::ids::SessionId::new().to_string()));
+                Ok(id.clone())
+            }
             "session_id" => {
                 only_new("session_id")?;
                 Ok(Value::String(oap_wire::ids::SessionId::new().to_string()))
@@ -177,6 +185,21 @@ impl Scope for VectorState {
                 })
             }
             "credential" => self.issue(arg_t),
+            "mul" => {
+                let bad = |reason: &str| TemplateError::BadArgument {
+                    function: "mul".into(),
+                    reason: reason.into(),
+                };
+                let mut product: i64 = 1;
+                for factor in arg_t.split(':') {
+                    let f: i64 = factor
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad("factors must be integers"))?;
+                    product = product.checked_mul(f).ok_or_else(|| bad("overflow"))?;
+                }
+                Ok(Value::from(product))
+            }
             other => Err(TemplateError::UnknownFunction(other.into())),
         }
     }
@@ -219,7 +242,14 @@ mod tests {
         let t = expand_str("${time:+60}", &mut s).unwrap();
         assert!(oap_wire::time::parse_rfc3339(&t).is_ok());
         assert!(expand_str("${time:soon}", &mut s).is_err());
+        assert_eq!(
+            expand_to_value("${mul:${manifest:/sessions/max_participants}:3600}", &mut s).unwrap(),
+            json!(14400)
+        );
         assert!(expand_str("${turn_id:old}", &mut s).is_err());
+        let a = expand_str("${session_id:missing}", &mut s).unwrap();
+        assert_eq!(expand_str("${session_id:missing}", &mut s).unwrap(), a);
+        assert_ne!(expand_str("${session_id:new}", &mut s).unwrap(), a);
     }
 
     #[test]

@@ -285,7 +285,14 @@ pub fn check_matcher(
         fail(reasons, format!("type {t}"));
     }
     if let Some(re) = &m.regex {
-        match regex::Regex::new(re) {
+        let re = match crate::vector::template::expand_str(re, scope) {
+            Ok(r) => r,
+            Err(e) => {
+                reasons.push(format!("{label}: regex: {e}"));
+                return;
+            }
+        };
+        match regex::Regex::new(&re) {
             Ok(compiled) if v.as_str().is_some_and(|s| compiled.is_match(s)) => {}
             Ok(_) => fail(reasons, format!("a string matching /{re}/")),
             Err(e) => reasons.push(format!("{label}: bad regex /{re}/: {e}")),
