@@ -67,6 +67,14 @@ pub(crate) async fn run_check(run: &mut Run<'_>, c: &CheckStep) -> Result<(), St
             tokio::time::sleep(wait).await;
             Ok(())
         }
+        CheckKind::Set => {
+            for (name, template) in &c.vars {
+                let value = crate::vector::template::expand_value(template, &mut run.state)
+                    .map_err(|e| StepError::error(format!("set {name}: {e}")))?;
+                run.state.vars.insert(name.clone(), value);
+            }
+            Ok(())
+        }
         CheckKind::Sleep => {
             tokio::time::sleep(Duration::from_millis(c.ms.unwrap_or(0))).await;
             Ok(())

@@ -304,6 +304,7 @@ fn check(name: &str, v: &Vector, schemas: &SchemaStore) -> Result<(), String> {
                     CheckKind::SleepUntil => need(c.until.is_some(), "until")?,
                     CheckKind::Sleep => need(c.ms.is_some(), "ms")?,
                     CheckKind::Restart => {}
+                    CheckKind::Set => need(!c.vars.is_empty(), "vars")?,
                 }
             }
         }

@@ -418,6 +418,9 @@ pub struct CheckStep {
     /// `verify_chain`: page size for reading the log (default the Tool's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u64>,
+    /// `set`: variables to bind, name → template (credentials issued now, ids fixed now).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, Value>,
 }
 
 /// The built-in checks.
@@ -438,6 +441,8 @@ pub enum CheckKind {
     Sleep,
     /// Restart the Tool (not-applicable without a restart hook).
     Restart,
+    /// Bind variables from templates, without talking to the Tool.
+    Set,
 }
 
 impl CheckKind {
@@ -450,6 +455,7 @@ impl CheckKind {
             CheckKind::SleepUntil => "sleep_until",
             CheckKind::Sleep => "sleep",
             CheckKind::Restart => "restart",
+            CheckKind::Set => "set",
         }
     }
 }
