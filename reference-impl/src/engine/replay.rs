@@ -1,0 +1,110 @@
+//! The request replay cache (profile §3): each (`keyid`, `nonce`) is accepted once within the
+//! signature window, durably.
+//!
+//! Accepted nonces are held in memory as 16-byte hashes with their expiry (pruned as they
+//! expire) and written through the store's group commit; a binding waits for that write before
+//! it answers, so an answered request's nonce always survives a crash. After a restart, nonces
+//! accepted by the previous run can still be live for one window: during that first window a
+//! miss in memory is checked against the store.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use crate::faults::Fault;
+use crate::store::{Ticket, Write};
+
+use super::{Engine, EngineError, lock};
+
+/// How far in the future a signature's `created` may lie (profile §3).
+pub const MAX_FUTURE_SKEW_SECONDS: i64 = 30;
+/// How often the in-memory cache is pruned.
+const PRUNE_EVERY_SECONDS: i64 = 10;
+
+/// In-memory part of the replay cache.
+pub(super) struct ReplayCache {
+    seen: Mutex<HashMap<[u8; 16], i64>>,
+    started: i64,
+    last_prune: AtomicI64,
+}
+
+impl ReplayCache {
+    pub(super) fn new(now: i64) -> Self {
+        ReplayCache {
+            seen: Mutex::new(HashMap::new()),
+            started: now,
+            last_prune: AtomicI64::new(now),
+        }
+    }
+}
+
+/// The outcome of presenting a request nonce.
+#[derive(Debug)]
+pub enum NonceCheck {
+    /// First use: accepted. The ticket resolves once the nonce is durable; wait for it before
+    /// answering the request.
+    Fresh(Ticket),
+    /// Already accepted within the window.
+    Replayed,
+}
+
+fn key_of(keyid: &str, nonce: &str) -> [u8; 16] {
+    let mut h = Sha256::new();
+    h.update(keyid.as_bytes());
+    h.update([0u8]);
+    h.update(nonce.as_bytes());
+    let digest = h.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+impl Engine {
+    /// Accepts (`keyid`, `nonce`) if it was not accepted within the window, and records it
+    /// durably. `created` is the signature's (already checked) creation time.
+    pub async fn accept_request_nonce(
+        &self,
+        keyid: &str,
+        nonce: &str,
+        created: i64,
+    ) -> Result<NonceCheck, EngineError> {
+        let now = self.now();
+        let window = i64::from(self.limits().signature_window_seconds);
+        let expires_at = now
+            .max(created)
+            .saturating_add(window + MAX_FUTURE_SKEW_SECONDS);
+        let key = key_of(keyid, nonce);
+        let cache = &self.inner.replay;
+        let check = !self.fault(Fault::AcceptReusedNonce);
+        {
+            let mut seen = lock(&cache.seen);
+            if now - cache.last_prune.load(Ordering::Relaxed) >= PRUNE_EVERY_SECONDS {
+                cache.last_prune.store(now, Ordering::Relaxed);
+                seen.retain(|_, exp| *exp >= now);
+            }
+            match seen.get(&key) {
+                Some(exp) if *exp >= now && check => return Ok(NonceCheck::Replayed),
+                _ => {
+                    seen.insert(key, expires_at);
+                }
+            }
+        }
+        let previous_run_may_have_it = now
+            <= cache
+                .started
+                .saturating_add(window + 2 * MAX_FUTURE_SKEW_SECONDS);
+        if check
+            && previous_run_may_have_it
+            && self
+                .blocking(move |s| s.request_nonce_seen(&key, now))
+                .await?
+        {
+            return Ok(NonceCheck::Replayed);
+        }
+        Ok(NonceCheck::Fresh(
+            self.store().submit(Write::RequestNonce { key, expires_at }),
+        ))
+    }
+}

@@ -1,0 +1,102 @@
+//! The OAP HTTP binding (RFC 0001 over HTTP + JSON, profile §2–§5).
+//!
+//! [`app`] builds the axum router with its tower layers (tracing, a timeout, a global
+//! concurrency limit); the 1 MiB body limit is enforced where bodies are read, so that it too
+//! answers with a problem body. Unknown paths and methods get problem bodies as well.
+
+pub mod auth;
+pub mod envelope;
+pub mod error;
+pub mod oap;
+pub mod public;
+pub mod request;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::trace::TraceLayer;
+
+use crate::engine::Engine;
+use error::ApiError;
+
+/// Longest time one request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Requests handled at once; more wait for a slot (within the timeout).
+pub const MAX_CONCURRENT_REQUESTS: usize = 1024;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The session engine.
+    pub engine: Engine,
+    /// The public base URL, when configured (else `http://` + `Host`).
+    pub public_url: Option<String>,
+}
+
+/// Every route of the OAP binding: `(method, path)`, as the OpenAPI document must describe them.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/oap/manifest"),
+    ("get", "/oap/openapi.json"),
+    ("get", public::SCHEMA_PATH),
+    ("post", "/oap/session/create"),
+    ("post", "/oap/session/{id}/join"),
+    ("post", "/oap/session/{id}/leave"),
+    ("get", "/oap/session/{id}/state"),
+    ("post", "/oap/session/{id}/update"),
+    ("post", "/oap/session/{id}/close"),
+    ("get", "/oap/session/{id}/log"),
+    ("post", "/oap/session/{id}/pause"),
+    ("post", "/oap/session/{id}/resume"),
+    ("post", "/oap/session/{id}/handoff"),
+    ("post", "/oap/data_delete"),
+    ("post", "/oap/invoke"),
+];
+
+/// The OAP binding's router.
+pub fn app(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/oap/manifest", get(public::manifest))
+        .route("/oap/openapi.json", get(public::openapi))
+        .route(public::SCHEMA_PATH, get(public::state_schema))
+        .route("/oap/session/create", post(oap::create))
+        .route("/oap/session/{id}/join", post(oap::join))
+        .route("/oap/session/{id}/leave", post(oap::leave))
+        .route("/oap/session/{id}/state", get(oap::state))
+        .route("/oap/session/{id}/update", post(oap::update))
+        .route("/oap/session/{id}/close", post(oap::close))
+        .route("/oap/session/{id}/log", get(oap::log))
+        .route("/oap/session/{id}/pause", post(oap::pause))
+        .route("/oap/session/{id}/resume", post(oap::resume))
+        .route("/oap/session/{id}/handoff", post(oap::handoff))
+        .route("/oap/data_delete", post(oap::data_delete))
+        .route("/oap/invoke", post(oap::invoke))
+        .fallback(|| async { ApiError::new(404, "not_found", "no such endpoint").into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                405,
+                "method_not_allowed",
+                "this endpoint does not take this method",
+            )
+            .into_response()
+        })
+        .with_state(state);
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(TraceLayer::new_for_http())
+            .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
+                if e.is::<tower::timeout::error::Elapsed>() {
+                    ApiError::new(503, "timeout", "the request took too long")
+                } else {
+                    ApiError::new(503, "overloaded", format!("the Tool is overloaded: {e}"))
+                }
+            }))
+            .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                MAX_CONCURRENT_REQUESTS,
+            )),
+    )
+}

@@ -1,0 +1,113 @@
+//! Reading a request before any handler logic: body size (413), media type (415), then
+//! authentication (401), in the profile's check order, and the final wait that makes the
+//! request's nonce durable before the answer leaves.
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::AppState;
+use super::auth::{self, Actor};
+use super::envelope::MAX_BODY_BYTES;
+use super::error::ApiError;
+use crate::store::Ticket;
+
+/// A request that passed size, media type and authentication.
+#[derive(Debug)]
+pub struct Signed {
+    /// The authenticated signer's did:key: the request's actor.
+    pub actor: String,
+    /// The request path and query.
+    pub uri: Uri,
+    /// The request headers.
+    pub headers: HeaderMap,
+    /// The body (empty for GET).
+    pub body: Bytes,
+}
+
+/// Reads and authenticates a request (bodies are read for POST only). The ticket resolves once
+/// the request's nonce is durable: pass it to [`finish`].
+pub async fn read(app: &AppState, req: Request) -> Result<(Ticket, Signed), ApiError> {
+    let (parts, body) = req.into_parts();
+    let has_body = parts.method == Method::POST;
+    let bytes = if has_body {
+        let bytes = read_body(&parts.headers, body).await?;
+        check_media_type(&parts.headers)?;
+        bytes
+    } else {
+        Bytes::new()
+    };
+    let Actor { did, nonce_ticket } = auth::authenticate(
+        &app.engine,
+        app.public_url.as_deref(),
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        has_body.then_some(&bytes[..]),
+    )
+    .await?;
+    Ok((
+        nonce_ticket,
+        Signed {
+            actor: did,
+            uri: parts.uri,
+            headers: parts.headers,
+            body: bytes,
+        },
+    ))
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::too_large(MAX_BODY_BYTES));
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::too_large(MAX_BODY_BYTES))
+        }
+        Err(e) => Err(ApiError::new(
+            400,
+            "malformed_envelope",
+            format!("reading the body: {e}"),
+        )),
+    }
+}
+
+/// `Content-Type` must be `application/json` (parameters such as `charset=utf-8` allowed).
+fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            415,
+            "unsupported_media_type",
+            "request bodies must be Content-Type: application/json",
+        ))
+    }
+}
+
+/// Waits until the request's nonce is durable, then answers. If the nonce cannot be made
+/// durable, the answer is withheld (503), so that no replay could succeed after a crash.
+pub async fn finish(nonce: Ticket, answer: Result<Response, ApiError>) -> Response {
+    match nonce.wait().await {
+        Ok(()) => answer.unwrap_or_else(IntoResponse::into_response),
+        Err(e) => ApiError::new(
+            503,
+            "storage_unavailable",
+            format!("recording the request nonce: {e}"),
+        )
+        .into_response(),
+    }
+}

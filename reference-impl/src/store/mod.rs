@@ -1,0 +1,161 @@
+//! Durable storage behind a trait.
+//!
+//! The engine decides; the store only remembers. It holds, per session, the head row (one JSON
+//! document the engine owns), the append-only receipt log, the credential nonces already used,
+//! and, Tool-wide, the request nonces accepted within the signature window. Reads are plain
+//! blocking calls (the engine runs them off the async threads); writes are submitted as
+//! [`Write`]s and acknowledged through a [`Ticket`] only once they are on disk, so an
+//! implementation is free to batch many sessions' writes into one commit.
+//!
+//! [`SqliteStore`] is the embedded durable default.
+
+mod sqlite;
+mod writer;
+
+pub use sqlite::SqliteStore;
+
+use tokio::sync::oneshot;
+
+/// A storage failure. Cloneable, because one failed commit fails every write in its batch.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A file operation failed.
+    #[error("i/o error: {0}")]
+    Io(String),
+    /// The store is shut down (or was aborted); nothing more is accepted.
+    #[error("the store is closed")]
+    Closed,
+    /// A stored row could not be read back.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+/// The stored row of one session's head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// `ses_…`.
+    pub session_id: String,
+    /// The current convener (indexed, for the per-convener quota).
+    pub convener: String,
+    /// Whether the status is `active` or `paused` (before expiry).
+    pub open: bool,
+    /// Expiry in Unix seconds.
+    pub expires_at: i64,
+    /// The head as the engine serialised it.
+    pub head: String,
+}
+
+/// One receipt as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceiptRow {
+    /// The receipt's `state_version`.
+    pub version: u64,
+    /// The receipt's `turn_id` (indexed, for the duplicate-turn check).
+    pub turn_id: String,
+    /// The receipt as serialised JSON.
+    pub body: String,
+}
+
+/// One durable write.
+#[derive(Clone, Debug)]
+pub enum Write {
+    /// A turn (or a session creation): the new head, its receipt, and the credential nonce it
+    /// consumed, all atomically.
+    Turn {
+        /// The head after the turn.
+        session: SessionRow,
+        /// The receipt the turn appends.
+        receipt: Option<ReceiptRow>,
+        /// A credential nonce the turn consumed.
+        credential_nonce: Option<String>,
+        /// Replace a receipt already stored at the same version instead of failing. Set only
+        /// by the `unserialised-read-modify-write` fault, so the lost update it provokes is
+        /// silent, as in a broken Tool, instead of being caught by the primary key.
+        allow_overwrite: bool,
+    },
+    /// A request nonce accepted by the authentication layer, kept until `expires_at`.
+    RequestNonce {
+        /// Hash of (`keyid`, `nonce`).
+        key: [u8; 16],
+        /// Unix seconds after which the nonce can no longer be replayed.
+        expires_at: i64,
+    },
+    /// `data_delete`: the session's head, log and nonces are erased.
+    DeleteSession {
+        /// `ses_…`.
+        session_id: String,
+    },
+}
+
+/// The acknowledgement of one [`Write`]: resolves once the write is durable (or failed).
+#[derive(Debug)]
+pub struct Ticket(TicketInner);
+
+#[derive(Debug)]
+enum TicketInner {
+    Pending(oneshot::Receiver<Result<(), StoreError>>),
+    Ready(Result<(), StoreError>),
+}
+
+impl Ticket {
+    /// A ticket waiting on `rx`.
+    pub fn pending(rx: oneshot::Receiver<Result<(), StoreError>>) -> Self {
+        Ticket(TicketInner::Pending(rx))
+    }
+
+    /// A ticket already resolved (e.g. a write refused because the store is closed).
+    pub fn ready(result: Result<(), StoreError>) -> Self {
+        Ticket(TicketInner::Ready(result))
+    }
+
+    /// Waits until the write is durable.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            TicketInner::Ready(r) => r,
+            TicketInner::Pending(rx) => rx.await.unwrap_or(Err(StoreError::Closed)),
+        }
+    }
+}
+
+/// Durable storage for the engine.
+pub trait Store: Send + Sync + 'static {
+    /// The stored head of a session, if the session exists.
+    fn load_head(&self, session_id: &str) -> Result<Option<String>, StoreError>;
+    /// Whether a receipt with `turn_id` exists in the session.
+    fn turn_exists(&self, session_id: &str, turn_id: &str) -> Result<bool, StoreError>;
+    /// Whether a credential nonce was already consumed in the session.
+    fn credential_nonce_used(&self, session_id: &str, nonce: &str) -> Result<bool, StoreError>;
+    /// How many open, unexpired sessions `convener` currently convenes.
+    fn open_sessions(&self, convener: &str, now: i64) -> Result<u64, StoreError>;
+    /// Receipts with `from ≤ version ≤ through`, ascending, at most `limit`.
+    fn receipts(
+        &self,
+        session_id: &str,
+        from: u64,
+        through: u64,
+        limit: usize,
+    ) -> Result<Vec<ReceiptRow>, StoreError>;
+    /// Whether a request nonce is stored and still unexpired at `now`.
+    fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError>;
+    /// Queues a write; the ticket resolves once it is durable.
+    fn submit(&self, write: Write) -> Ticket;
+    /// Stops accepting writes, commits everything queued and waits for the disk.
+    fn shutdown(&self);
+    /// Stops at once, dropping queued writes that are not yet committed (crash-like).
+    fn abort(&self);
+}
