@@ -112,7 +112,8 @@ fn minimal() -> Value {
 #[test]
 fn schema_accepts_the_minimal_vector_and_rejects_mistakes() {
     assert_eq!(schema_errors(&minimal()), 0);
-    let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let mutations: Vec<(&str, Mutation)> = vec![
         (
             "missing id",
             Box::new(|v| drop(v.as_object_mut().unwrap().remove("id"))),
