@@ -1,7 +1,9 @@
 //! The strict parser as the JSON targets call it. With the `planted-bug` feature it panics on
-//! any object that has a member named `boom` and sits three or more containers deep
-//! (`{"a":{"b":{"boom":0}}}`): a stand-in for a parser bug, which `fuzz/run.sh --planted` shows
-//! the fuzzers find within the smoke time. Without the feature it is exactly
+//! any object three or more containers deep that has a member named `envelope_version`
+//! (`{"input":{"x":{"envelope_version":"1.0"}}}`, an envelope nested in an envelope's input): a
+//! stand-in for a parser bug that only a particular shape of a legitimate protocol token
+//! triggers, which `fuzz/run.sh --planted` shows the fuzzers find within the smoke time. None of
+//! the seeds has that shape. Without the feature this is exactly
 //! [`oap_wire::json::parse_strict`].
 
 use oap_wire::json::{self, JsonLimits, StrictJsonError};
@@ -16,14 +18,17 @@ pub fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value, StrictJsonError
 }
 
 #[cfg(feature = "planted-bug")]
+const TRIGGER: &str = "envelope_version";
+
+#[cfg(feature = "planted-bug")]
 fn boom(value: &Value) {
     let mut stack = vec![(value, 0usize)];
     while let Some((v, depth)) = stack.pop() {
         match v {
             Value::Object(m) => {
                 assert!(
-                    depth + 1 < 3 || !m.contains_key("boom"),
-                    "planted bug: member \"boom\" at depth {}",
+                    depth + 1 < 3 || !m.contains_key(TRIGGER),
+                    "planted bug: member {TRIGGER:?} at depth {}",
                     depth + 1
                 );
                 stack.extend(m.values().map(|c| (c, depth + 1)));

@@ -154,6 +154,20 @@ pub fn generate() -> Result<Seeds, String> {
             );
         }
     }
+    let numbers: Vec<&str> = rfc8785["number_serialization"]["samples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["expected_json"].as_str())
+        .filter(|n| n.parse::<f64>().is_ok_and(f64::is_finite))
+        // Integer literals beyond 2^53 make the strict parser refuse the whole array.
+        .filter(|n| n.contains(['.', 'e']) || n.len() < 16)
+        .collect();
+    put(
+        "strict_json",
+        "rfc8785-number-samples.json".into(),
+        format!("[{}]", numbers.join(",")).into_bytes(),
+    );
     for file in ["signedJCS.json", "unsigned.json"] {
         put(
             "strict_json",

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Records a fuzz crash as a regression that `cargo test -p oap-wire` replays:
+#
+#   fuzz/add-regression.sh TARGET ARTIFACT NAME
+#
+# writes suite/wire/tests/fuzz-regressions/TARGET/NAME: the artifact itself for the targets
+# that read raw bytes, the case as JSON (the target's Debug output) for the structure-aware
+# ones. Name the file after the bug (`duplicate-key-after-escape`), not after the hash.
+set -euo pipefail
+
+[ $# -eq 3 ] || { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+target="$1"
+artifact="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+name="$3"
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+dir="suite/wire/tests/fuzz-regressions/$target"
+mkdir -p "$dir"
+
+case "$target" in
+  strict_json|didkey|ids|content_digest)
+    cp "$artifact" "$dir/$name"
+    ;;
+  envelope_structured|httpsig_headers|credential_proof|receipt_chain)
+    cargo fuzz build --sanitizer none "$target" >/dev/null
+    host="$(rustc -vV | sed -n 's/^host: //p')"
+    RUST_LIBFUZZER_DEBUG_PATH="$root/$dir/$name" \
+      "fuzz/target/$host/release/$target" "$artifact" >/dev/null 2>&1
+    ;;
+  *)
+    echo "unknown target $target" >&2
+    exit 2
+    ;;
+esac
+echo "recorded $dir/$name; replay with: cargo test -p oap-wire --test fuzz_regressions"
