@@ -35,7 +35,9 @@ fn every_recorded_fuzz_input_passes() {
     for (target, file) in &all {
         let name = format!(
             "{target}/{}",
-            file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            file.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         );
         let data = match std::fs::read(file) {
             Ok(d) => d,
