@@ -191,17 +191,23 @@ impl Run<'_> {
 /// Why a vector is not applicable, if it is not.
 pub fn applicability(ctx: &RunContext, v: &LoadedVector) -> Option<String> {
     for cap in &v.vector.requires {
-        let ok = if cap == "restart" {
-            ctx.target.can_restart()
-        } else {
-            capability(&ctx.manifest, cap)
-        };
-        if !ok {
-            return Some(if cap == "restart" {
-                "needs a restart hook (--restart-cmd)".to_owned()
-            } else {
-                format!("the manifest does not declare {cap}")
-            });
+        if cap == "restart" {
+            if !ctx.target.can_restart() {
+                return Some("needs a restart hook (--restart-cmd)".to_owned());
+            }
+        } else if let Some(path) = cap.strip_prefix('!') {
+            // A negated gate: the manifest declares the capability `false`.
+            let declared_false = path
+                .split('.')
+                .try_fold(ctx.manifest.as_ref(), |v, key| v.get(key))
+                .is_some_and(|v| v == &Value::Bool(false));
+            if !declared_false {
+                return Some(format!(
+                    "applies only when the manifest declares {path}: false"
+                ));
+            }
+        } else if !capability(&ctx.manifest, cap) {
+            return Some(format!("the manifest does not declare {cap}"));
         }
     }
     if v.vector.restarts() && !ctx.target.can_restart() {

@@ -2,9 +2,9 @@
 //!
 //! Vector files are validated against `vector.schema.json`; response bodies
 //! against the wire-message schemas a step names. Schemas refer to each other
-//! by relative reference or by absolute `$id`; either way the suite resolves
-//! a reference by its file name inside the schema directory and never fetches
-//! anything from the network, so a run is hermetic.
+//! by URN (`urn:oap-conform:schema:receipt`), relative reference or absolute
+//! `$id`; the suite resolves each to a file of the schema directory and never
+//! fetches anything from the network, so a run is hermetic.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,11 +59,25 @@ impl jsonschema::Retrieve for DirRetriever {
         &self,
         uri: &jsonschema::Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let path = uri.path().as_str();
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let file = self.dir.join(name);
+        // `urn:oap-conform:schema:receipt`, `…/schema/receipt.schema.json` and
+        // `receipt.schema.json` all name the file `receipt.schema.json` here.
+        let text = uri.as_str();
+        let last = text
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or(text)
+            .split(['#', '?'])
+            .next()
+            .unwrap_or("");
+        let candidates = [last.to_owned(), format!("{last}.schema.json")];
+        let file = candidates
+            .iter()
+            .filter(|n| valid_name(n))
+            .map(|n| self.dir.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("cannot resolve {uri} inside {}", self.dir.display()))?;
         let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot resolve {uri} as {}: {e}", file.display()))?;
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         Ok(serde_json::from_str(&text)?)
     }
 }
@@ -178,4 +192,27 @@ fn valid_name(name: &str) -> bool {
         && !name.contains(['/', '\\'])
         && !name.starts_with('.')
         && name.ends_with(".json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_schemas_resolve_each_other() {
+        let store = SchemaStore::new(crate::vector::default_root().join("schema"));
+        for entry in std::fs::read_dir(store.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".schema.json") {
+                assert!(store.validator(&name).is_ok(), "{name} does not compile");
+            }
+        }
+        let empty = serde_json::json!({});
+        assert!(store.check("create-response.schema.json", &empty).is_err());
+        assert!(store.check("../etc/passwd.json", &empty).is_err());
+    }
 }
