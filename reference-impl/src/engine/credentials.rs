@@ -74,12 +74,53 @@ pub fn parse(doc: &Value, kind: Kind) -> Result<Credential, String> {
     if !doc.is_object() {
         return Err("a credential must be a JSON object".into());
     }
+    let allowed: &[&str] = match kind {
+        Kind::Admission => &[
+            "type",
+            "issuer",
+            "session_id",
+            "subject",
+            "scope",
+            "nonce",
+            "issued_at",
+            "expires_at",
+            "proof",
+        ],
+        Kind::Revocation => &[
+            "type",
+            "issuer",
+            "session_id",
+            "subject",
+            "nonce",
+            "issued_at",
+            "proof",
+        ],
+        Kind::Handoff => &[
+            "type",
+            "issuer",
+            "session_id",
+            "subject",
+            "nonce",
+            "issued_at",
+            "expires_at",
+            "proof",
+        ],
+    };
+    if let Some(extra) = doc
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !allowed.contains(&k.as_str())))
+    {
+        return Err(format!(
+            "unknown member {extra:?} in a {}",
+            kind.type_name()
+        ));
+    }
     let ty = string(doc, "type")?;
     if ty != kind.type_name() {
         return Err(format!("expected a {}, got type {ty:?}", kind.type_name()));
     }
     let nonce = string(doc, "nonce")?;
-    if nonce.is_empty() || nonce.len() > MAX_NONCE_LEN {
+    if nonce.is_empty() || nonce.chars().count() > MAX_NONCE_LEN {
         return Err(format!("nonce must be 1 to {MAX_NONCE_LEN} characters"));
     }
     let scope = match kind {
@@ -151,6 +192,9 @@ mod tests {
             doc.as_object_mut().map(|o| o.remove(member));
             assert!(parse(&doc, Kind::Admission).is_err(), "without {member}");
         }
+        let mut doc = admission();
+        doc["extra"] = json!(1);
+        assert!(parse(&doc, Kind::Admission).is_err());
         let mut doc = admission();
         doc["issued_at"] = json!("yesterday");
         assert!(parse(&doc, Kind::Admission).is_err());

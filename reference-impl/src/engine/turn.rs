@@ -254,10 +254,12 @@ impl Engine {
         }
         // 409: lifecycle.
         if head.status == Status::Closed {
-            if matches!(req.op, Op::Close) && !self.fault(Fault::CloseNotIdempotent) {
-                return Ok(Plan::AlreadyClosed);
-            }
-            if !self.fault(Fault::WriteClosedSessions) {
+            if matches!(req.op, Op::Close) {
+                // The broken Tool closes again, appending a receipt.
+                if !self.fault(Fault::CloseNotIdempotent) {
+                    return Ok(Plan::AlreadyClosed);
+                }
+            } else if !self.fault(Fault::WriteClosedSessions) {
                 return Err(EngineError::SessionClosed);
             }
         }

@@ -1,8 +1,9 @@
 //! Request authentication (profile §3): RFC 9421 signatures, RFC 9530 digests, freshness and
 //! the durable replay cache.
 //!
-//! Checks run in a fixed order so that outcomes are deterministic: signature headers present
-//! and parsable (`missing_signature`), `Content-Digest` present and matching the body
+//! Checks run in the fixed order of PRF-AUTH-12 so that outcomes are deterministic: signature
+//! headers present and parsable (`missing_signature`), covered components and `keyid`
+//! (`invalid_signature`), `Content-Digest` present and matching the body
 //! (`content_digest_mismatch`), the signature itself (`invalid_signature`), `created` within
 //! the window (`stale_signature`), and the nonce unused (`replayed_request`). Only a request
 //! that passes them all has an *actor*; its nonce is then recorded durably before the answer.
@@ -106,6 +107,14 @@ pub async fn authenticate(
     let content_digest = header_str(headers, "content-digest").map_err(|()| {
         ApiError::unauthorized("content_digest_mismatch", "Content-Digest must appear once")
     })?;
+    let parts = RequestParts {
+        method: method.as_str().to_owned(),
+        target_uri: target_uri(public_url, headers, uri),
+        content_type: body.and(content_type).map(str::to_owned),
+        content_digest: body.and(content_digest).map(str::to_owned),
+    };
+    // Covered components and keyid first: they need neither the body nor a signature check.
+    let key = check_components(engine, &parsed, body.is_some())?;
     if let Some(body) = body
         && !engine.faults().has(Fault::SkipContentDigestCheck)
     {
@@ -119,13 +128,7 @@ pub async fn authenticate(
             ApiError::unauthorized("content_digest_mismatch", format!("Content-Digest: {e}"))
         })?;
     }
-    let parts = RequestParts {
-        method: method.as_str().to_owned(),
-        target_uri: target_uri(public_url, headers, uri),
-        content_type: body.and(content_type).map(str::to_owned),
-        content_digest: body.and(content_digest).map(str::to_owned),
-    };
-    verify(engine, &parsed, &parts)?;
+    verify(engine, &parsed, &parts, &key)?;
     let now = engine.now();
     let window = i64::from(engine.limits().signature_window_seconds);
     let fresh = parsed.created >= now.saturating_sub(window)
@@ -154,31 +157,55 @@ pub async fn authenticate(
     }
 }
 
+/// Checks the covered components (exactly PRF-AUTH-1's list, in order) and decodes the
+/// `keyid` (strictly, unless the `accept-non-canonical-signatures` fault is on).
+fn check_components(
+    engine: &Engine,
+    parsed: &ParsedSignature,
+    has_body: bool,
+) -> Result<VerifyingKey, ApiError> {
+    let bad = |d: String| ApiError::unauthorized("invalid_signature", d);
+    let expected: &[&str] = if has_body {
+        &["@method", "@target-uri", "content-digest", "content-type"]
+    } else {
+        &["@method", "@target-uri"]
+    };
+    if parsed
+        .components
+        .iter()
+        .map(String::as_str)
+        .ne(expected.iter().copied())
+    {
+        return Err(bad(format!(
+            "covered components must be exactly {}",
+            expected.join(" ")
+        )));
+    }
+    if engine.faults().has(Fault::AcceptNonCanonicalSignatures) {
+        return lenient_key(&parsed.keyid)
+            .ok_or_else(|| bad("keyid is not an Ed25519 did:key".into()));
+    }
+    oap_wire::didkey::public_key_from_did(&parsed.keyid)
+        .map_err(|e| bad(format!("keyid is not a usable did:key: {e}")))
+}
+
 /// Verifies the signature: strict Ed25519, unless the `accept-non-canonical-signatures` fault
-/// is on, in which case the key is decoded without the small-order check and the signature
-/// checked with ed25519-dalek's lenient `verify`.
-fn verify(engine: &Engine, parsed: &ParsedSignature, parts: &RequestParts) -> Result<(), ApiError> {
+/// is on, in which case ed25519-dalek's lenient `verify` is used (small-order keys and R pass).
+fn verify(
+    engine: &Engine,
+    parsed: &ParsedSignature,
+    parts: &RequestParts,
+    key: &VerifyingKey,
+) -> Result<(), ApiError> {
     let invalid =
         |e: HttpSigError| ApiError::unauthorized("invalid_signature", format!("signature: {e}"));
     if !engine.faults().has(Fault::AcceptNonCanonicalSignatures) {
         httpsig::verify(parsed, parts).map_err(invalid)?;
         return Ok(());
     }
-    let bad = |d: &str| ApiError::unauthorized("invalid_signature", d);
-    let mut required = vec!["@method", "@target-uri"];
-    if parts.content_type.is_some() || parts.content_digest.is_some() {
-        required.extend(["content-digest", "content-type"]);
-    }
-    if !required
-        .iter()
-        .all(|r| parsed.components.iter().any(|c| c == r))
-    {
-        return Err(bad("a required component is not covered"));
-    }
-    let pk = lenient_key(&parsed.keyid).ok_or_else(|| bad("keyid is not an Ed25519 did:key"))?;
     let base = httpsig::signature_base(parsed, parts).map_err(invalid)?;
-    pk.verify(base.as_bytes(), &Signature::from_bytes(&parsed.signature))
-        .map_err(|_| bad("signature does not verify"))
+    key.verify(base.as_bytes(), &Signature::from_bytes(&parsed.signature))
+        .map_err(|_| ApiError::unauthorized("invalid_signature", "signature does not verify"))
 }
 
 /// Decodes a did:key without rejecting small-order keys (for the fault switch only).

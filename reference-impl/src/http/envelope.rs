@@ -49,20 +49,17 @@ impl Envelope {
         }
     }
 
-    /// The `session` member, required on session endpoints, naming the path's session.
-    pub fn session_for(&self, path_id: &str) -> Result<&SessionRef, ApiError> {
-        let s = self
-            .session
-            .as_ref()
-            .ok_or_else(|| ApiError::malformed("this endpoint needs the session member"))?;
-        if s.session_id != path_id {
-            return Err(ApiError::new(
+    /// The `session` member on a session endpoint (optional, PRF-TURN-6), which must name the
+    /// path's session.
+    pub fn session_for(&self, path_id: &str) -> Result<Option<&SessionRef>, ApiError> {
+        match &self.session {
+            Some(s) if s.session_id != path_id => Err(ApiError::new(
                 400,
                 "session_mismatch",
                 "session.session_id differs from the session in the path",
-            ));
+            )),
+            other => Ok(other.as_ref()),
         }
-        Ok(s)
     }
 
     /// Refuses a `session` member on endpoints that take none.

@@ -33,8 +33,8 @@ where
     match request::read(&app, req).await {
         Err(e) => e.into_response(),
         Ok((nonce, signed)) => {
-            let answer = f(app, signed).await;
-            request::finish(nonce, answer).await
+            let answer = f(app.clone(), signed).await;
+            request::finish(&app, nonce, answer).await
         }
     }
 }
@@ -105,22 +105,33 @@ enum Endpoint {
 
 async fn session_turn(app: AppState, req: Request, endpoint: Endpoint) -> Response {
     signed(app, req, move |app, s| async move {
-        let path_id = path_session_id(&s)?;
+        // Shape first (PRF-ENV-10 step 4): envelope, path id, input, then session_mismatch.
         let env = envelope::parse(&s.body, app.engine.faults())?;
-        let session = env.session_for(&path_id)?.clone();
+        let path_id = path_session_id(&s)?;
         let op = op_for(endpoint, &env)?;
-        if matches!(endpoint, Endpoint::Update) && session.expected_version.is_none() {
+        if matches!(endpoint, Endpoint::Update)
+            && env
+                .session
+                .as_ref()
+                .and_then(|s| s.expected_version)
+                .is_none()
+        {
             return Err(ApiError::malformed(
                 "update requires session.expected_version",
             ));
         }
+        let session = env.session_for(&path_id)?.cloned();
+        let (turn_id, expected_version) = match session {
+            Some(s) => (s.turn_id, s.expected_version),
+            None => (oap_wire::ids::TurnId::new().to_string(), None),
+        };
         let outcome = app
             .engine
             .turn(TurnRequest {
                 actor: s.actor.clone(),
                 session_id: path_id,
-                turn_id: session.turn_id,
-                expected_version: session.expected_version,
+                turn_id,
+                expected_version,
                 op,
             })
             .await?;
