@@ -12,6 +12,7 @@
 
 pub mod actors;
 pub mod client;
+pub mod concurrency;
 pub mod expectations;
 pub mod recording;
 pub mod report;

@@ -1,0 +1,210 @@
+//! The log against itself: every receipt served, merged by version into one canonical log.
+//!
+//! Each page must be contiguous from its `from`; a version that jumps while `previous_turn_id`
+//! still names the receipt before is a double increment (the chain is whole, the counter
+//! skipped), a jump with a broken link is a missing receipt. A receipt served twice (by two log
+//! reads, or by a turn's answer and a log read) must be served identically: that is both
+//! "append-only between successive reads" and "a later read's prefix equals the earlier one",
+//! without comparing reads pairwise. In the merged log, links must hold between consecutive
+//! versions and no turn id may appear twice. Cost: one sort of the receipts served.
+
+use std::sync::Arc;
+
+use super::super::fingerprint::FastMap;
+use super::super::history::{LogEntry, OpId, Ret};
+use super::super::violation::ViolationKind;
+use super::{Ctx, NONE};
+
+/// The canonical receipt at one version, and the first operation that was served it.
+pub(crate) struct Canon<'h> {
+    pub(crate) version: u64,
+    /// The turn's number in the [`super::TurnIndex`] ([`NONE`]: no operation carried it).
+    pub(crate) turn: u32,
+    pub(crate) entry: &'h LogEntry,
+    pub(crate) op: OpId,
+}
+
+/// Every receipt served, one per version, sorted.
+pub(crate) struct MergedLog<'h> {
+    pub(crate) entries: Vec<Canon<'h>>,
+    /// The logged version of each turn number (`u64::MAX`: not logged).
+    by_turn: Vec<u64>,
+    /// `(from, head)` of the complete final log read, when there is one.
+    pub(crate) complete: Option<(u64, u64)>,
+}
+
+impl<'h> MergedLog<'h> {
+    /// The receipt at `version`, if any was served.
+    pub(crate) fn at(&self, version: u64) -> Option<&Canon<'h>> {
+        let first = self.entries.first()?.version;
+        // Versions are dense in a healthy log: try the direct slot before searching.
+        let direct = version
+            .checked_sub(first)
+            .and_then(|d| usize::try_from(d).ok())
+            .and_then(|d| self.entries.get(d))
+            .filter(|c| c.version == version);
+        direct.or_else(|| {
+            self.entries
+                .binary_search_by_key(&version, |c| c.version)
+                .ok()
+                .map(|i| &self.entries[i])
+        })
+    }
+
+    /// The version at which turn number `n` was logged.
+    pub(crate) fn version_of(&self, n: u32) -> Option<u64> {
+        self.by_turn
+            .get(n as usize)
+            .copied()
+            .filter(|&v| v != u64::MAX)
+    }
+
+    /// The head of the complete final log.
+    pub(crate) fn head(&self) -> Option<u64> {
+        self.complete.map(|(_, head)| head)
+    }
+}
+
+fn check_page(ctx: &mut Ctx<'_>, op: OpId, from: u64, entries: &[Arc<LogEntry>]) {
+    let mut prev: Option<&LogEntry> = None;
+    for e in entries {
+        match prev {
+            None if e.version != from => ctx.report(
+                ViolationKind::LogGap {
+                    after: None,
+                    next: e.version,
+                },
+                vec![op],
+            ),
+            Some(p) if e.version != p.version + 1 => {
+                let kind = if e.version > p.version + 1 && e.previous_turn_id == p.turn_id {
+                    ViolationKind::DoubleIncrement {
+                        from: p.version,
+                        to: e.version,
+                    }
+                } else {
+                    ViolationKind::LogGap {
+                        after: Some(p.version),
+                        next: e.version,
+                    }
+                };
+                ctx.report(kind, vec![op]);
+            }
+            _ => {}
+        }
+        prev = Some(e);
+    }
+}
+
+fn check_links(ctx: &mut Ctx<'_>, prev: Option<&Canon<'_>>, c: &Canon<'_>) {
+    let broken = |link| ViolationKind::BrokenLink {
+        version: c.version,
+        link,
+    };
+    match prev {
+        Some(p) if p.version + 1 == c.version => {
+            if c.entry.previous_turn_id != p.entry.turn_id {
+                ctx.report(broken("previous_turn_id"), vec![c.op, p.op]);
+            }
+            if c.entry.prev_receipt_hash.as_deref() != Some(&*p.entry.receipt_hash) {
+                ctx.report(broken("prev_receipt_hash"), vec![c.op, p.op]);
+            }
+        }
+        _ if c.version == 0 => {
+            let genesis = ctx
+                .h
+                .session_id
+                .as_deref()
+                .and_then(|s| s.parse::<oap_wire::ids::SessionId>().ok())
+                .map(|s| s.genesis_turn_id().to_string());
+            if genesis.is_some_and(|g| *c.entry.previous_turn_id != *g) {
+                ctx.report(broken("previous_turn_id"), vec![c.op]);
+            }
+            if c.entry.prev_receipt_hash.is_some() {
+                ctx.report(broken("prev_receipt_hash"), vec![c.op]);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Checks every page and the merged log; returns the merged log.
+pub(crate) fn check_log<'h>(ctx: &mut Ctx<'h>) -> MergedLog<'h> {
+    let h = ctx.h;
+    let mut served: Vec<(u64, OpId, &'h LogEntry)> = Vec::new();
+    for (i, o) in h.ops.iter().enumerate() {
+        let id = i as OpId;
+        match &o.ret {
+            Ret::Log(page) => {
+                check_page(ctx, id, page.from, &page.entries);
+                served.extend(page.entries.iter().map(|e| (e.version, id, &**e)));
+            }
+            Ret::Turn(ok) => {
+                if let Some(r) = &ok.receipt {
+                    served.push((r.version, id, &**r));
+                }
+            }
+            _ => {}
+        }
+    }
+    served.sort_unstable_by_key(|&(v, op, _)| (v, op));
+
+    let mut entries: Vec<Canon<'h>> = Vec::new();
+    let mut rewritten_at = None;
+    for (version, op, entry) in served {
+        match entries.last() {
+            Some(c) if c.version == version => {
+                if !std::ptr::eq(c.entry, entry)
+                    && c.entry != entry
+                    && rewritten_at != Some(version)
+                {
+                    rewritten_at = Some(version);
+                    let first = c.op;
+                    ctx.report(ViolationKind::LogRewritten { version }, vec![op, first]);
+                }
+            }
+            _ => entries.push(Canon {
+                version,
+                turn: ctx.turns.number(&entry.turn_id).unwrap_or(NONE),
+                entry,
+                op,
+            }),
+        }
+    }
+
+    let mut by_turn = vec![u64::MAX; ctx.turns.len()];
+    let mut phantoms: FastMap<&'h str, u64> = FastMap::default();
+    for (i, c) in entries.iter().enumerate() {
+        check_links(ctx, i.checked_sub(1).map(|p| &entries[p]), c);
+        let slot = match by_turn.get_mut(c.turn as usize) {
+            Some(slot) => slot,
+            None => phantoms.entry(&c.entry.turn_id).or_insert(u64::MAX),
+        };
+        if *slot == u64::MAX {
+            *slot = c.version;
+        } else {
+            let earlier = entries
+                .binary_search_by_key(&*slot, |e| e.version)
+                .map_or(c.op, |j| entries[j].op);
+            ctx.report(
+                ViolationKind::ReplayedTurn {
+                    turn_id: c.entry.turn_id.clone(),
+                },
+                vec![c.op, earlier],
+            );
+        }
+    }
+
+    let complete = h
+        .final_log
+        .and_then(|id| h.op(id))
+        .and_then(|o| match &o.ret {
+            Ret::Log(p) if p.complete => p.entries.last().map(|last| (p.from, last.version)),
+            _ => None,
+        });
+    MergedLog {
+        entries,
+        by_turn,
+        complete,
+    }
+}

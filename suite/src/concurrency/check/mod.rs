@@ -1,0 +1,281 @@
+//! The checkers: a recorded [`History`] judged against the sequential model of a session.
+//!
+//! A session is a versioned register: every turn takes the current `state_version` `v` to
+//! `v + 1`, so the versions themselves name the linearization order of the writes. That turns
+//! the general (NP-complete) linearizability search into a few sorted sweeps:
+//!
+//! 1. **the log** ([`log`]): every receipt served, by any log read or turn answer, is merged by
+//!    version; pages must be contiguous, links intact, receipts never served twice differently,
+//!    and each turn id must appear once;
+//! 2. **the versions** ([`versions`]): which operation produced each version (the
+//!    acknowledgements, and the log for the indeterminate ones); acknowledged updates took
+//!    `expected + 1`, no two shared an `expected_version` or a version; the state is then
+//!    replayed in version order (RFC 7396) and compared with every state a client saw;
+//! 3. **real time** ([`realtime`]): every observed version was current inside the observing
+//!    operation's window (not superseded before it started, not produced after it ended), and
+//!    every `version_conflict` and `duplicate_turn` is justified by what was current or applied
+//!    during the request.
+//!
+//! Each step is a sort or a hash-map pass over the history: `O(n log n)` time and `O(n)`
+//! memory for `n` operations plus the receipts served, with no pairwise scans. Cryptographic
+//! verification of the final chain ([`oap_wire::receipt::verify_chain`]) and the receipts'
+//! `state_digest`s are linear too, but cost a signature check or a SHA-256 each, and run only on
+//! what the recorder kept.
+
+use std::collections::BTreeMap;
+
+use super::fingerprint::FastMap;
+use super::history::{History, OpId, Ret};
+use super::overlap::{Overlap, overlap};
+use super::violation::{Rule, Violation, ViolationKind};
+
+mod log;
+mod realtime;
+mod versions;
+
+/// What to check beyond the structural rules.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// Run [`oap_wire::receipt::verify_chain`] on [`History::chain`] when present.
+    pub verify_chain: bool,
+    /// Compare each recorded `state_digest` with the SHA-256 of the model's state.
+    pub verify_state_digests: bool,
+    /// How many violations to report in full (the others are only counted).
+    pub max_reported: usize,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            verify_chain: true,
+            verify_state_digests: true,
+            max_reported: 20,
+        }
+    }
+}
+
+/// Counts of outcomes, for summaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Operations in the history.
+    pub ops: usize,
+    /// Turns acknowledged.
+    pub acknowledged: usize,
+    /// `version_conflict` answers.
+    pub conflicts: usize,
+    /// `duplicate_turn` answers.
+    pub duplicates: usize,
+    /// Other refusals.
+    pub refused: usize,
+    /// Indeterminate operations.
+    pub indeterminate: usize,
+    /// Indeterminate turns that the log shows applied.
+    pub indeterminate_applied: usize,
+    /// State reads.
+    pub reads: usize,
+    /// Log reads.
+    pub log_reads: usize,
+    /// Receipts served, over all log reads and turn answers.
+    pub receipts_seen: usize,
+    /// The highest version any turn produced.
+    pub final_version: u64,
+    /// Every version from the base to the final one has a known turn, so every state was
+    /// checked.
+    pub states_checked: bool,
+}
+
+/// The verdict on one history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckReport {
+    /// The first violations found, with their sub-histories.
+    pub violations: Vec<Violation>,
+    /// How many violations of each rule were found in all.
+    pub counts: BTreeMap<Rule, usize>,
+    /// How much the operations overlapped in time.
+    pub overlap: Overlap,
+    /// Outcome counts.
+    pub stats: Stats,
+    /// The seed that reproduces the workload.
+    pub seed: Option<u64>,
+}
+
+impl CheckReport {
+    /// No rule was broken.
+    pub fn is_valid(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// Violations found, reported or not.
+    pub fn total_violations(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// Whether `rule` was broken at least once.
+    pub fn breaks(&self, rule: Rule) -> bool {
+        self.counts.contains_key(&rule)
+    }
+}
+
+/// Violations as they are found: the first few in full, the rest counted.
+pub(crate) struct Findings {
+    stored: Vec<(ViolationKind, Vec<OpId>)>,
+    counts: BTreeMap<Rule, usize>,
+    cap: usize,
+}
+
+impl Findings {
+    pub(crate) fn push(&mut self, kind: ViolationKind, ops: Vec<OpId>) {
+        *self.counts.entry(kind.rule()).or_default() += 1;
+        if self.stored.len() < self.cap {
+            self.stored.push((kind, ops));
+        }
+    }
+}
+
+/// Operations grouped by turn id without a `Vec` per turn: each turn id gets a dense number
+/// (hashed once per operation), each number its latest operation, and each operation a link to
+/// the previous one with the same id.
+pub(crate) struct TurnIndex<'h> {
+    numbers: FastMap<&'h str, u32>,
+    of_op: Vec<u32>,
+    latest: Vec<OpId>,
+    previous: Vec<OpId>,
+}
+
+/// "None" for the dense indexes (operation ids and turn numbers).
+pub(crate) const NONE: u32 = u32::MAX;
+
+impl<'h> TurnIndex<'h> {
+    fn new(h: &'h History) -> Self {
+        let mut numbers: FastMap<&'h str, u32> =
+            FastMap::with_capacity_and_hasher(h.ops.len(), Default::default());
+        let mut of_op = vec![NONE; h.ops.len()];
+        let mut latest = Vec::with_capacity(h.ops.len());
+        let mut previous = vec![NONE; h.ops.len()];
+        for (i, o) in h.ops.iter().enumerate() {
+            if let Some(t) = o.op.turn() {
+                let fresh = latest.len() as u32;
+                let n = *numbers.entry(&**t.turn_id).or_insert(fresh);
+                if n == fresh {
+                    latest.push(NONE);
+                }
+                of_op[i] = n;
+                previous[i] = latest[n as usize];
+                latest[n as usize] = i as OpId;
+            }
+        }
+        Self {
+            numbers,
+            of_op,
+            latest,
+            previous,
+        }
+    }
+
+    /// The number of `turn_id`, if some operation carried it.
+    pub(crate) fn number(&self, turn_id: &str) -> Option<u32> {
+        self.numbers.get(turn_id).copied()
+    }
+
+    /// The number of the turn operation `op` carried.
+    pub(crate) fn number_of_op(&self, op: OpId) -> Option<u32> {
+        self.of_op.get(op as usize).copied().filter(|&n| n != NONE)
+    }
+
+    /// How many distinct turn ids the operations carried.
+    pub(crate) fn len(&self) -> usize {
+        self.latest.len()
+    }
+
+    /// The operations that carried turn number `n`, latest first.
+    pub(crate) fn ops_of(&self, n: u32) -> impl Iterator<Item = OpId> + '_ {
+        let mut cur = self.latest.get(n as usize).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            (cur != NONE).then(|| {
+                let id = cur;
+                cur = self.previous[id as usize];
+                id
+            })
+        })
+    }
+
+    /// The operations that carried the same turn id as `op` (`op` included).
+    pub(crate) fn ops_like(&self, op: OpId) -> impl Iterator<Item = OpId> + '_ {
+        self.ops_of(self.number_of_op(op).unwrap_or(NONE))
+    }
+}
+
+/// What every step shares: the history, the options, the findings and the turn index.
+pub(crate) struct Ctx<'h> {
+    pub(crate) h: &'h History,
+    pub(crate) opts: &'h CheckOptions,
+    pub(crate) findings: Findings,
+    pub(crate) turns: TurnIndex<'h>,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn report(&mut self, kind: ViolationKind, ops: Vec<OpId>) {
+        self.findings.push(kind, ops);
+    }
+}
+
+fn stats(h: &History) -> Stats {
+    let mut s = Stats {
+        ops: h.ops.len(),
+        ..Stats::default()
+    };
+    for o in &h.ops {
+        match &o.ret {
+            Ret::Turn(_) => s.acknowledged += 1,
+            Ret::State(_) => s.reads += 1,
+            Ret::Log(p) => {
+                s.log_reads += 1;
+                s.receipts_seen += p.entries.len();
+            }
+            Ret::Conflict { .. } => s.conflicts += 1,
+            Ret::DuplicateTurn => s.duplicates += 1,
+            Ret::Refused { .. } => s.refused += 1,
+            Ret::Indeterminate { .. } => s.indeterminate += 1,
+        }
+    }
+    s
+}
+
+/// Checks `history` against every rule, with default options.
+pub fn check(history: &History) -> CheckReport {
+    check_with(history, &CheckOptions::default())
+}
+
+/// Checks `history` against every rule.
+pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
+    let mut ctx = Ctx {
+        h: history,
+        opts,
+        findings: Findings {
+            stored: Vec::new(),
+            counts: BTreeMap::new(),
+            cap: opts.max_reported,
+        },
+        turns: TurnIndex::new(history),
+    };
+    let mut stats = stats(history);
+    let merged = log::check_log(&mut ctx);
+    let replay = versions::check_versions(&mut ctx, &merged);
+    realtime::check_real_time(&mut ctx, &merged, &replay);
+    stats.final_version = replay.final_version();
+    stats.states_checked = replay.complete();
+    stats.indeterminate_applied = replay.indeterminate_applied(history);
+    let violations = ctx
+        .findings
+        .stored
+        .into_iter()
+        .map(|(kind, ops)| Violation::new(kind, ops, history))
+        .collect();
+    CheckReport {
+        violations,
+        counts: ctx.findings.counts,
+        overlap: overlap(history),
+        stats,
+        seed: history.seed,
+    }
+}

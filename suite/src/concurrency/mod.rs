@@ -1,0 +1,38 @@
+//! Concurrent updates: recorded histories, a sequential model of a session, and the checkers
+//! that decide whether a history could have come from a correct Tool.
+//!
+//! Sequential vectors cannot show a lost update: a Tool that reads, compares and writes without
+//! serialising passes every one of them. This module judges what many clients saw when they
+//! raced: a [`History`] of operations with their invoke and return instants, outcomes kept as
+//! they came (a timeout stays [`Ret::Indeterminate`], never guessed), checked against the
+//! [`SessionModel`] for linearizability of the versioned state, justified conflicts, and a
+//! receipt log consistent with every acknowledgement ([`check()`]). A violation names its rule,
+//! the sub-history that shows it and the workload's seed.
+//!
+//! - [`history`]: operations, outcomes, events and histories;
+//! - [`fingerprint`]: 128-bit state fingerprints kept up to date under merge patches;
+//! - [`model`]: the sequential specification;
+//! - [`check()`]: the checkers, `O(n log n)`;
+//! - [`violation`]: rules, violations and sub-histories;
+//! - [`overlap`]: how much the operations really overlapped;
+//! - [`synth`]: correct histories generated from the model;
+//! - [`faults`]: single faults injected into them, each with the rule that must catch it.
+
+pub mod check;
+pub mod faults;
+pub mod fingerprint;
+pub mod history;
+pub mod model;
+pub mod overlap;
+pub mod synth;
+pub mod violation;
+
+pub use check::{CheckOptions, CheckReport, Stats, check, check_with};
+pub use fingerprint::Fingerprint;
+pub use history::{
+    Base, ClientId, Event, History, LogEntry, LogPage, Nanos, Op, OpId, Operation, Ret, Snapshot,
+    StateRead, Status, TurnKey, TurnOk,
+};
+pub use model::SessionModel;
+pub use overlap::Overlap;
+pub use violation::{Rule, Violation, ViolationKind};

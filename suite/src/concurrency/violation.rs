@@ -1,0 +1,540 @@
+//! Violations: which rule a history breaks, where, and the smallest part of it that shows so.
+//!
+//! Every rule the checkers enforce is a [`Rule`], named by a stable slug and tied to the profile
+//! requirement it tests (`docs/profile.md`). A [`ViolationKind`] is one breach with its
+//! particulars (versions, turn ids); a [`Violation`] adds the operations involved, the
+//! sub-history cut down to them and to the operations overlapping them, and the seed that
+//! reproduces the workload, so that a failure can be read without the whole recording.
+
+use std::fmt;
+
+use super::history::{History, Nanos, OpId, Operation, Ret, TurnKey};
+
+macro_rules! rules {
+    ($( $(#[$doc:meta])* $variant:ident = $slug:literal, $req:literal; )+) => {
+        /// A rule of the concurrency checkers (see the module documentation).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl Rule {
+            /// Every rule, in declaration order.
+            pub fn all() -> &'static [Rule] {
+                &[ $( Rule::$variant, )+ ]
+            }
+
+            /// The rule's stable kebab-case name.
+            pub fn slug(self) -> &'static str {
+                match self { $( Rule::$variant => $slug, )+ }
+            }
+
+            /// The profile requirement the rule tests.
+            pub fn requirement(self) -> &'static str {
+                match self { $( Rule::$variant => $req, )+ }
+            }
+        }
+    };
+}
+
+rules! {
+    /// Two acknowledged updates carried the same `expected_version`.
+    LostUpdate = "lost-update", "PRF-TURN-2";
+    /// Two acknowledged turns were given the same `state_version`.
+    DuplicateVersion = "duplicate-version", "PRF-TURN-2";
+    /// An update was applied at a version other than `expected_version + 1`.
+    VersionMismatch = "version-mismatch", "PRF-TURN-4";
+    /// A turn moved `state_version` by more than one.
+    DoubleIncrement = "double-increment", "PRF-TURN-2";
+    /// A read returned a version already superseded before the read was sent.
+    StaleRead = "stale-read", "PRF-TURN-2";
+    /// A read returned a version whose turn was sent only after the read returned.
+    FutureRead = "future-read", "PRF-TURN-2";
+    /// Acknowledged turns or conflicts contradict real-time order.
+    RealTimeOrder = "real-time-order", "PRF-TURN-2";
+    /// A version was reported that no turn ever produced.
+    UnknownVersion = "unknown-version", "PRF-TURN-2";
+    /// A read returned a state that is not the state of the version it names.
+    ReadStateMismatch = "read-state-mismatch", "PRF-LIFE-5";
+    /// An update's answer carried a state other than the merge of the patches before it.
+    AckStateMismatch = "ack-state-mismatch", "PRF-LIFE-6";
+    /// The final state is not the acknowledged patches applied in version order.
+    FinalStateMismatch = "final-state-mismatch", "PRF-LIFE-6";
+    /// A reported status is not the one the turns before it produce.
+    StatusMismatch = "status-mismatch", "PRF-LIFE-13";
+    /// An update was applied while the session was paused.
+    WriteWhilePaused = "write-while-paused", "PRF-LIFE-16";
+    /// A pause or resume was applied in a status that does not allow it.
+    InvalidTransition = "invalid-transition", "PRF-LIFE-17";
+    /// A `version_conflict` answered a request whose `expected_version` was current throughout.
+    SpuriousConflict = "spurious-conflict", "PRF-TURN-4";
+    /// A `duplicate_turn` answered a turn id no earlier turn had used.
+    SpuriousDuplicate = "spurious-duplicate", "PRF-TURN-3";
+    /// A `version_conflict` answered a turn id already applied, which must be `duplicate_turn`.
+    ConflictForAppliedTurn = "conflict-for-applied-turn", "PRF-ENV-10";
+    /// An acknowledged turn has no receipt in a log that covers its version.
+    MissingReceipt = "missing-receipt", "PRF-TURN-2";
+    /// The log's receipt at a version names another turn than the one acknowledged there.
+    LogMismatch = "log-mismatch", "PRF-RCPT-8";
+    /// A turn id was applied twice.
+    ReplayedTurn = "replayed-turn", "PRF-TURN-3";
+    /// A refused request left a receipt.
+    RefusedTurnApplied = "refused-turn-applied", "PRF-TURN-8";
+    /// A receipt records a turn that no client sent.
+    PhantomTurn = "phantom-turn", "PRF-RCPT-8";
+    /// The log skips a version.
+    LogGap = "log-gap", "PRF-RCPT-8";
+    /// A receipt's `previous_turn_id` or `prev_receipt_hash` does not name its predecessor.
+    BrokenLink = "broken-link", "PRF-RCPT-7";
+    /// A receipt once served was later served differently.
+    LogRewritten = "log-rewritten", "PRF-RCPT-8";
+    /// A receipt's `state_digest` is not the digest of the model's state at its version.
+    StateDigestMismatch = "state-digest-mismatch", "PRF-RCPT-3";
+    /// The raw chain fails `verify_chain` (hashes, signatures, genesis rules).
+    ChainBroken = "chain-broken", "PRF-RCPT-7";
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+/// One breach of a [`Rule`], with its particulars.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ViolationKind {
+    /// See [`Rule::LostUpdate`].
+    LostUpdate {
+        /// The shared `expected_version`.
+        expected_version: u64,
+    },
+    /// See [`Rule::DuplicateVersion`].
+    DuplicateVersion {
+        /// The shared version.
+        version: u64,
+    },
+    /// See [`Rule::VersionMismatch`].
+    VersionMismatch {
+        /// The request's `expected_version`.
+        expected_version: u64,
+        /// The version the turn took.
+        applied_version: u64,
+    },
+    /// See [`Rule::DoubleIncrement`].
+    DoubleIncrement {
+        /// The version before the turn.
+        from: u64,
+        /// The version the turn took.
+        to: u64,
+    },
+    /// See [`Rule::StaleRead`].
+    StaleRead {
+        /// The version read.
+        observed: u64,
+        /// A later version known to be installed before the read was sent.
+        newer: u64,
+    },
+    /// See [`Rule::FutureRead`].
+    FutureRead {
+        /// The version read.
+        observed: u64,
+    },
+    /// See [`Rule::RealTimeOrder`].
+    RealTimeOrder {
+        /// The version the operation reported.
+        observed: u64,
+        /// A version that contradicts it in real time.
+        other: u64,
+    },
+    /// See [`Rule::UnknownVersion`].
+    UnknownVersion {
+        /// The version reported.
+        observed: u64,
+        /// The head of the complete log.
+        head: u64,
+    },
+    /// See [`Rule::ReadStateMismatch`].
+    ReadStateMismatch {
+        /// The version read.
+        version: u64,
+    },
+    /// See [`Rule::AckStateMismatch`].
+    AckStateMismatch {
+        /// The acknowledged version.
+        version: u64,
+    },
+    /// See [`Rule::FinalStateMismatch`].
+    FinalStateMismatch {
+        /// The final version.
+        version: u64,
+    },
+    /// See [`Rule::StatusMismatch`].
+    StatusMismatch {
+        /// The version.
+        version: u64,
+    },
+    /// See [`Rule::WriteWhilePaused`].
+    WriteWhilePaused {
+        /// The version the update took.
+        version: u64,
+    },
+    /// See [`Rule::InvalidTransition`].
+    InvalidTransition {
+        /// The version the turn took.
+        version: u64,
+    },
+    /// See [`Rule::SpuriousConflict`].
+    SpuriousConflict {
+        /// The request's `expected_version`.
+        expected_version: u64,
+        /// The problem's `current_version`.
+        current_version: u64,
+    },
+    /// See [`Rule::SpuriousDuplicate`].
+    SpuriousDuplicate {
+        /// The turn id.
+        turn_id: TurnKey,
+    },
+    /// See [`Rule::ConflictForAppliedTurn`].
+    ConflictForAppliedTurn {
+        /// The turn id.
+        turn_id: TurnKey,
+    },
+    /// See [`Rule::MissingReceipt`].
+    MissingReceipt {
+        /// The acknowledged version.
+        version: u64,
+    },
+    /// See [`Rule::LogMismatch`].
+    LogMismatch {
+        /// The acknowledged version.
+        version: u64,
+        /// The acknowledged turn.
+        turn_id: TurnKey,
+    },
+    /// See [`Rule::ReplayedTurn`].
+    ReplayedTurn {
+        /// The turn id.
+        turn_id: TurnKey,
+    },
+    /// See [`Rule::RefusedTurnApplied`].
+    RefusedTurnApplied {
+        /// The receipt's version.
+        version: u64,
+    },
+    /// See [`Rule::PhantomTurn`].
+    PhantomTurn {
+        /// The receipt's version.
+        version: u64,
+    },
+    /// See [`Rule::LogGap`].
+    LogGap {
+        /// The last version before the gap (`None`: the page did not start at `from`).
+        after: Option<u64>,
+        /// The next version served.
+        next: u64,
+    },
+    /// See [`Rule::BrokenLink`].
+    BrokenLink {
+        /// The receipt's version.
+        version: u64,
+        /// `previous_turn_id` or `prev_receipt_hash`.
+        link: &'static str,
+    },
+    /// See [`Rule::LogRewritten`].
+    LogRewritten {
+        /// The version whose receipt changed.
+        version: u64,
+    },
+    /// See [`Rule::StateDigestMismatch`].
+    StateDigestMismatch {
+        /// The receipt's version.
+        version: u64,
+    },
+    /// See [`Rule::ChainBroken`].
+    ChainBroken {
+        /// Position in the final log.
+        index: usize,
+        /// What `verify_chain` reported.
+        reason: String,
+    },
+}
+
+impl ViolationKind {
+    /// The rule breached.
+    pub fn rule(&self) -> Rule {
+        use ViolationKind as K;
+        match self {
+            K::LostUpdate { .. } => Rule::LostUpdate,
+            K::DuplicateVersion { .. } => Rule::DuplicateVersion,
+            K::VersionMismatch { .. } => Rule::VersionMismatch,
+            K::DoubleIncrement { .. } => Rule::DoubleIncrement,
+            K::StaleRead { .. } => Rule::StaleRead,
+            K::FutureRead { .. } => Rule::FutureRead,
+            K::RealTimeOrder { .. } => Rule::RealTimeOrder,
+            K::UnknownVersion { .. } => Rule::UnknownVersion,
+            K::ReadStateMismatch { .. } => Rule::ReadStateMismatch,
+            K::AckStateMismatch { .. } => Rule::AckStateMismatch,
+            K::FinalStateMismatch { .. } => Rule::FinalStateMismatch,
+            K::StatusMismatch { .. } => Rule::StatusMismatch,
+            K::WriteWhilePaused { .. } => Rule::WriteWhilePaused,
+            K::InvalidTransition { .. } => Rule::InvalidTransition,
+            K::SpuriousConflict { .. } => Rule::SpuriousConflict,
+            K::SpuriousDuplicate { .. } => Rule::SpuriousDuplicate,
+            K::ConflictForAppliedTurn { .. } => Rule::ConflictForAppliedTurn,
+            K::MissingReceipt { .. } => Rule::MissingReceipt,
+            K::LogMismatch { .. } => Rule::LogMismatch,
+            K::ReplayedTurn { .. } => Rule::ReplayedTurn,
+            K::RefusedTurnApplied { .. } => Rule::RefusedTurnApplied,
+            K::PhantomTurn { .. } => Rule::PhantomTurn,
+            K::LogGap { .. } => Rule::LogGap,
+            K::BrokenLink { .. } => Rule::BrokenLink,
+            K::LogRewritten { .. } => Rule::LogRewritten,
+            K::StateDigestMismatch { .. } => Rule::StateDigestMismatch,
+            K::ChainBroken { .. } => Rule::ChainBroken,
+        }
+    }
+}
+
+impl fmt::Display for ViolationKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ViolationKind as K;
+        match self {
+            K::LostUpdate { expected_version } => write!(
+                f,
+                "two updates with expected_version {expected_version} were both acknowledged"
+            ),
+            K::DuplicateVersion { version } => {
+                write!(
+                    f,
+                    "two turns were acknowledged with state_version {version}"
+                )
+            }
+            K::VersionMismatch {
+                expected_version,
+                applied_version,
+            } => write!(
+                f,
+                "update with expected_version {expected_version} took version {applied_version}"
+            ),
+            K::DoubleIncrement { from, to } => {
+                write!(f, "one turn moved state_version from {from} to {to}")
+            }
+            K::StaleRead { observed, newer } => write!(
+                f,
+                "read returned version {observed} after version {newer} was installed"
+            ),
+            K::FutureRead { observed } => write!(
+                f,
+                "version {observed} was returned before the turn producing it was sent"
+            ),
+            K::RealTimeOrder { observed, other } => write!(
+                f,
+                "version {observed} contradicts version {other} in real-time order"
+            ),
+            K::UnknownVersion { observed, head } => write!(
+                f,
+                "version {observed} was reported but the complete log ends at {head}"
+            ),
+            K::ReadStateMismatch { version } => {
+                write!(f, "read state is not the state of version {version}")
+            }
+            K::AckStateMismatch { version } => write!(
+                f,
+                "acknowledged state at version {version} is not the merge of the patches"
+            ),
+            K::FinalStateMismatch { version } => write!(
+                f,
+                "final state (version {version}) is not the patches applied in version order"
+            ),
+            K::StatusMismatch { version } => {
+                write!(f, "status reported at version {version} is not the model's")
+            }
+            K::WriteWhilePaused { version } => {
+                write!(f, "update applied at version {version} while paused")
+            }
+            K::InvalidTransition { version } => {
+                write!(
+                    f,
+                    "pause/resume applied at version {version} from the wrong status"
+                )
+            }
+            K::SpuriousConflict {
+                expected_version,
+                current_version,
+            } => write!(
+                f,
+                "version_conflict (current_version {current_version}) although expected_version \
+                 {expected_version} was current throughout"
+            ),
+            K::SpuriousDuplicate { turn_id } => {
+                write!(
+                    f,
+                    "duplicate_turn for {turn_id}, which no earlier turn used"
+                )
+            }
+            K::ConflictForAppliedTurn { turn_id } => write!(
+                f,
+                "version_conflict for {turn_id}, already applied: duplicate_turn comes first"
+            ),
+            K::MissingReceipt { version } => write!(
+                f,
+                "acknowledged turn at version {version} has no receipt in the log"
+            ),
+            K::LogMismatch { version, turn_id } => write!(
+                f,
+                "turn {turn_id} acknowledged at version {version}, the log says otherwise"
+            ),
+            K::ReplayedTurn { turn_id } => write!(f, "turn {turn_id} was applied twice"),
+            K::RefusedTurnApplied { version } => {
+                write!(
+                    f,
+                    "the receipt at version {version} records a refused request"
+                )
+            }
+            K::PhantomTurn { version } => {
+                write!(
+                    f,
+                    "the receipt at version {version} records a turn nobody sent"
+                )
+            }
+            K::LogGap {
+                after: Some(after),
+                next,
+            } => write!(f, "the log jumps from version {after} to {next}"),
+            K::LogGap { after: None, next } => {
+                write!(f, "the log page starts at version {next}, not at `from`")
+            }
+            K::BrokenLink { version, link } => {
+                write!(f, "receipt {version}: {link} does not name its predecessor")
+            }
+            K::LogRewritten { version } => {
+                write!(f, "the receipt at version {version} was served differently")
+            }
+            K::StateDigestMismatch { version } => write!(
+                f,
+                "receipt {version}: state_digest is not the digest of the model's state"
+            ),
+            K::ChainBroken { index, reason } => {
+                write!(f, "verify_chain fails at receipt {index}: {reason}")
+            }
+        }
+    }
+}
+
+/// A violation with its evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Violation {
+    /// What was breached.
+    pub kind: ViolationKind,
+    /// The operations that show it (the first is the one judged).
+    pub ops: Vec<OpId>,
+    /// The offending operations and every operation overlapping one of them, by invocation.
+    pub sub_history: Vec<(OpId, Operation)>,
+    /// The seed that reproduces the workload, when known.
+    pub seed: Option<u64>,
+}
+
+impl Violation {
+    /// Builds the violation, cutting the sub-history out of `history`.
+    pub fn new(kind: ViolationKind, ops: Vec<OpId>, history: &History) -> Self {
+        let sub_history = cut(history, &ops)
+            .into_iter()
+            .filter_map(|id| history.op(id).map(|o| (id, o.clone())))
+            .collect();
+        Self {
+            kind,
+            ops,
+            sub_history,
+            seed: history.seed,
+        }
+    }
+
+    /// The rule breached.
+    pub fn rule(&self) -> Rule {
+        self.kind.rule()
+    }
+}
+
+/// The offending operations plus those whose windows overlap one of them, ordered by
+/// invocation. `O(n·k)` for `k` offending operations; used only to report.
+pub fn cut(history: &History, offending: &[OpId]) -> Vec<OpId> {
+    let windows: Vec<(Nanos, Nanos)> = offending
+        .iter()
+        .filter_map(|&id| history.op(id))
+        .map(|o| (o.invoked, o.returned.max(o.invoked + 1)))
+        .collect();
+    let mut keep: Vec<OpId> = history
+        .ops
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            let end = o.returned.max(o.invoked + 1);
+            offending.contains(&(*i as OpId))
+                || windows.iter().any(|&(s, e)| o.invoked < e && s < end)
+        })
+        .map(|(i, _)| i as OpId)
+        .collect();
+    keep.sort_by_key(|&id| history.op(id).map_or(0, |o| o.invoked));
+    keep
+}
+
+fn describe_ret(ret: &Ret) -> String {
+    match ret {
+        Ret::Turn(ok) => format!("ok version {}", ok.version),
+        Ret::State(r) => format!("state version {} ({})", r.version, r.state.fingerprint),
+        Ret::Log(p) => match (p.entries.first(), p.entries.last()) {
+            (Some(a), Some(b)) => format!(
+                "log {}..={}{}",
+                a.version,
+                b.version,
+                if p.complete { " (head)" } else { "" }
+            ),
+            _ => "log (empty)".into(),
+        },
+        Ret::Conflict { current_version } => {
+            format!("409 version_conflict current_version {current_version}")
+        }
+        Ret::DuplicateTurn => "409 duplicate_turn".into(),
+        Ret::Refused { status, code } => format!("{status} {code}"),
+        Ret::Indeterminate { reason } => format!("indeterminate ({reason})"),
+    }
+}
+
+/// One line per operation: id, client, window, request and outcome.
+pub fn describe(id: OpId, o: &Operation) -> String {
+    let req = match o.op.turn() {
+        Some(t) => match t.expected_version {
+            Some(e) => format!("{} {} expected {e}", o.op.name(), t.turn_id),
+            None => format!("{} {}", o.op.name(), t.turn_id),
+        },
+        None => o.op.name().to_owned(),
+    };
+    format!(
+        "#{id} client {} [{}, {}] {req} -> {}",
+        o.client,
+        o.invoked,
+        o.returned,
+        describe_ret(&o.ret)
+    )
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}): {}",
+            self.rule(),
+            self.rule().requirement(),
+            self.kind
+        )?;
+        if let Some(seed) = self.seed {
+            write!(f, " [seed {seed}]")?;
+        }
+        for (id, o) in &self.sub_history {
+            let mark = if self.ops.contains(id) { '*' } else { ' ' };
+            write!(f, "\n  {mark} {}", describe(*id, o))?;
+        }
+        Ok(())
+    }
+}
