@@ -208,3 +208,32 @@ pub(crate) fn check_log<'h>(ctx: &mut Ctx<'h>) -> MergedLog<'h> {
         complete,
     }
 }
+
+/// Verifies the raw receipts of the final log ([`super::super::History::chain`]): recomputed
+/// hashes, signatures by the Tool, genesis rules.
+pub(crate) fn check_chain(ctx: &mut Ctx<'_>) {
+    let h = ctx.h;
+    let Some(raw) = h.chain.as_deref() else {
+        return;
+    };
+    let session = h.session_id.clone().or_else(|| {
+        raw.first()
+            .and_then(|r| r.get("session_id"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    });
+    let result = oap_wire::receipt::verify_chain(
+        raw,
+        session.as_deref().unwrap_or(""),
+        h.tool_did.as_deref(),
+    );
+    if let Err(e) = result {
+        ctx.report(
+            ViolationKind::ChainBroken {
+                index: e.index,
+                reason: e.rule.to_string(),
+            },
+            h.final_log.into_iter().collect(),
+        );
+    }
+}

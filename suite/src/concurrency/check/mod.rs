@@ -260,6 +260,9 @@ pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
     };
     let mut stats = stats(history);
     let merged = log::check_log(&mut ctx);
+    if opts.verify_chain {
+        log::check_chain(&mut ctx);
+    }
     let replay = versions::check_versions(&mut ctx, &merged);
     realtime::check_real_time(&mut ctx, &merged, &replay);
     stats.final_version = replay.final_version();
