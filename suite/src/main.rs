@@ -115,7 +115,8 @@ struct RunArgs {
     /// Vectors in flight at once.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
-    /// Seed of the run's random choices (recorded in the report).
+    /// Seed of the run's randomised scenarios (recorded in the report); identities,
+    /// nonces and ids are always fresh.
     #[arg(long)]
     seed: Option<u64>,
     /// Extra header for every request, e.g. a gateway credential ('Name: value'); redacted.

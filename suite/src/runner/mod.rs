@@ -258,22 +258,24 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
     match outcome {
         Ok(Ok(())) => finish(Status::Pass, None, records, None),
         Ok(Err(e)) => {
-            let reason = format!(
-                "step {} ({}): {}",
-                step + 1,
-                v.vector.step_name(step),
-                e.reason
-            );
+            let reason = format!("{}: {}", step_label(v, step), e.reason);
             finish(e.status, Some(reason), records, Some(step))
         }
         Err(_) => {
             let reason = format!(
-                "vector exceeded its {budget:?} budget during step {} ({})",
-                step + 1,
-                v.vector.step_name(step)
+                "vector exceeded its {budget:?} budget during {}",
+                step_label(v, step)
             );
             finish(Status::Error, Some(reason), records, Some(step))
         }
+    }
+}
+
+/// `step 3` (1-based), with the step's name when it has one: `step 3 (revoke)`.
+fn step_label(v: &LoadedVector, step: usize) -> String {
+    match v.vector.steps.get(step).and_then(Step::name) {
+        Some(name) => format!("step {} ({name})", step + 1),
+        None => format!("step {}", step + 1),
     }
 }
 
