@@ -156,7 +156,11 @@ async fn sigkill_mid_load_loses_no_acknowledged_turn() {
     assert_eq!(client.tool_did().await, tool_did, "the Tool's key survives");
     for run in &runs {
         let found = inspect(&client, &tool_did, run).await;
-        assert!(found.chain_ok, "{}: the receipt chain does not verify", run.sid);
+        assert!(
+            found.chain_ok,
+            "{}: the receipt chain does not verify",
+            run.sid
+        );
         assert_eq!(
             found.missing_or_different, 0,
             "{}: acknowledged turns missing after the crash",

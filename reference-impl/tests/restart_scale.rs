@@ -70,7 +70,12 @@ async fn time_to_first_state(dir: &Path, session: &(Keypair, String)) -> (Runnin
     }
 }
 
-async fn check_all(running: &Running, sessions: &[(Keypair, String)], tool_did: &str, updates: u64) {
+async fn check_all(
+    running: &Running,
+    sessions: &[(Keypair, String)],
+    tool_did: &str,
+    updates: u64,
+) {
     let client = Client::new(&running.url);
     for (key, sid) in sessions {
         let (status, st) = client.state(key, sid).await;

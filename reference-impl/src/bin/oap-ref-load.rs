@@ -171,7 +171,9 @@ impl Conn {
                 let name = name.trim().to_ascii_lowercase();
                 if name == "content-length" {
                     length = Some(value.trim().parse::<usize>()?);
-                } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
+                } else if name == "transfer-encoding"
+                    && value.to_ascii_lowercase().contains("chunked")
+                {
                     chunked = true;
                 }
             }
@@ -261,7 +263,13 @@ async fn tool_did(base: &str) -> anyhow::Result<String> {
     let mut conn = Conn::open(base).await?;
     conn.io
         .get_mut()
-        .write_all(format!("GET /oap/manifest HTTP/1.1\r\nhost: {}\r\n\r\n", conn.authority).as_bytes())
+        .write_all(
+            format!(
+                "GET /oap/manifest HTTP/1.1\r\nhost: {}\r\n\r\n",
+                conn.authority
+            )
+            .as_bytes(),
+        )
         .await?;
     let (_, body) = conn.read_response().await?;
     let manifest: Value = serde_json::from_slice(&body)?;
@@ -311,7 +319,11 @@ impl Outcome {
 
 /// One worker per session, each on its own connection, sending updates back to back with the
 /// `expected_version` learnt from the previous answer, for `duration`.
-async fn drive(base: &str, sessions: &[(Keypair, String)], duration: Duration) -> anyhow::Result<Outcome> {
+async fn drive(
+    base: &str,
+    sessions: &[(Keypair, String)],
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -373,9 +385,8 @@ async fn drive(base: &str, sessions: &[(Keypair, String)], duration: Duration) -
 
 /// A bare axum server in this process that answers every request 200 `{}`.
 async fn bare_handler() -> anyhow::Result<String> {
-    let router = axum::Router::new().fallback(|| async {
-        ([(http::header::CONTENT_TYPE, "application/json")], "{}")
-    });
+    let router = axum::Router::new()
+        .fallback(|| async { ([(http::header::CONTENT_TYPE, "application/json")], "{}") });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -475,7 +486,12 @@ async fn updates(
     if baseline {
         let url = bare_handler().await?;
         let sessions: Vec<(Keypair, String)> = (0..n)
-            .map(|_| (Keypair::generate(), oap_wire::ids::SessionId::new().to_string()))
+            .map(|_| {
+                (
+                    Keypair::generate(),
+                    oap_wire::ids::SessionId::new().to_string(),
+                )
+            })
             .collect();
         let out = drive(&url, &sessions, duration).await?;
         out.print("baseline (bare axum handler)");
@@ -535,7 +551,12 @@ fn config(dir: &Path) -> oap_ref::Config {
     }
 }
 
-async fn restart(sessions: usize, per: u64, runs: usize, data: Option<PathBuf>) -> anyhow::Result<bool> {
+async fn restart(
+    sessions: usize,
+    per: u64,
+    runs: usize,
+    data: Option<PathBuf>,
+) -> anyhow::Result<bool> {
     let dir = DataDir::new(data)?;
     let t = Instant::now();
     let running = oap_ref::serve(config(&dir.path)).await?;
@@ -553,7 +574,10 @@ async fn restart(sessions: usize, per: u64, runs: usize, data: Option<PathBuf>) 
                     .send(&key, "POST", &path, Some(&update_body(&sid, v, v + 1)))
                     .await?;
                 if status != 200 {
-                    bail!("update answered {status}: {}", String::from_utf8_lossy(&resp));
+                    bail!(
+                        "update answered {status}: {}",
+                        String::from_utf8_lossy(&resp)
+                    );
                 }
             }
             anyhow::Ok((key, sid))
@@ -565,7 +589,10 @@ async fn restart(sessions: usize, per: u64, runs: usize, data: Option<PathBuf>) 
     }
     running.shutdown().await;
     let receipts = sessions as u64 * (per + 1);
-    println!("fill: {receipts} receipts in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "fill: {receipts} receipts in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     if filled.is_empty() {
         bail!("no sessions");
     }
@@ -586,7 +613,11 @@ async fn restart(sessions: usize, per: u64, runs: usize, data: Option<PathBuf>) 
             }
         };
         let took = t0.elapsed();
-        println!("restart {}: first GET state after {:.1} ms", i + 1, took.as_secs_f64() * 1e3);
+        println!(
+            "restart {}: first GET state after {:.1} ms",
+            i + 1,
+            took.as_secs_f64() * 1e3
+        );
         if st["state_version"].as_u64() != Some(per) {
             bail!("state_version after restart: {st}");
         }

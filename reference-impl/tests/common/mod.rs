@@ -120,7 +120,10 @@ impl Client {
         let resp = req.send().await?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await?;
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
     }
 
     /// [`Client::try_send`], panicking when there is no answer.
@@ -236,7 +239,9 @@ impl ToolProcess {
         let mut line = String::new();
         loop {
             line.clear();
-            let n = reader.read_line(&mut line).expect("reading the Tool's stdout");
+            let n = reader
+                .read_line(&mut line)
+                .expect("reading the Tool's stdout");
             assert!(n > 0, "the Tool exited before listening");
             if let Some(url) = line.trim().strip_prefix("listening on ") {
                 return ToolProcess {
