@@ -176,7 +176,28 @@ pub async fn execute(
         concurrency: None,
         proof: None,
     };
-    apply_verdict(&mut report, catalogue);
+    // A filtered run judges only the requirements its vectors check: it is a
+    // debugging or CI-slice run, never a certification of the rest.
+    let named: std::collections::BTreeSet<&str> = report
+        .vectors
+        .iter()
+        .flat_map(|v| v.requirements.iter().map(String::as_str))
+        .collect();
+    let judged: Vec<RequirementEntry> = match &opts.filter {
+        Some(_) => catalogue
+            .iter()
+            .filter(|e| named.contains(e.id.as_str()))
+            .cloned()
+            .collect(),
+        None => catalogue.to_vec(),
+    };
+    apply_verdict(&mut report, &judged);
+    if let Some(f) = &opts.filter {
+        report.verdict.warnings.push(format!(
+            "filtered run (--filter {f:?}): only the {} requirements its vectors check were judged",
+            judged.len()
+        ));
+    }
     for s in &summary.stale {
         report.verdict.warnings.push(format!(
             "stale expectation: {s} is listed as failing but passes"
@@ -187,7 +208,7 @@ pub async fn execute(
             "expectation pattern {u:?} matches no vector of the run"
         ));
     }
-    let gate = gate_holds(&report, catalogue, &summary);
+    let gate = gate_holds(&report, &judged, &summary);
     RunOutput {
         report,
         runs,

@@ -1,0 +1,126 @@
+//! The `oap-conform` binary as a CI gate sees it: exit codes, report files,
+//! known failures and stale expectations, redaction of gateway headers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn oap_conform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oap-conform"))
+        .args(args)
+        .env("GATEWAY_TOKEN", "s3cret-token-value")
+        .output()
+        .expect("the binary runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_filtered_run_against_the_bundled_tool_passes_and_writes_a_verifiable_report() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let o = oap_conform(&[
+        "run",
+        "--filter",
+        "oap/manifest/",
+        "--out",
+        dir,
+        "--header-env",
+        "X-Gateway=GATEWAY_TOKEN",
+        "--header",
+        "X-Other: literal-secret",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    for f in ["report.json", "junit.xml", "report.md", "report.html"] {
+        assert!(out.path().join(f).is_file(), "{f} written");
+    }
+    let report = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    assert!(!report.contains("s3cret-token-value") && !report.contains("literal-secret"));
+    let v = oap_conform(&["verify-report", &format!("{dir}/report.json")]);
+    assert_eq!(code(&v), 0, "{}", text(&v));
+
+    // Any edited byte fails verification.
+    let edited = out.path().join("edited.json");
+    std::fs::write(&edited, report.replacen("\"pass\"", "\"fail\"", 1)).unwrap();
+    let v = oap_conform(&["verify-report", edited.to_str().unwrap()]);
+    assert_eq!(code(&v), 1, "{}", text(&v));
+}
+
+#[test]
+fn a_listed_vector_that_passes_is_stale_and_fails_the_gate() {
+    let out = tempfile::tempdir().unwrap();
+    let exp = out.path().join("expectations.json");
+    std::fs::write(&exp, r#"{"oap.manifest.003": "pretend it fails"}"#).unwrap();
+    let o = oap_conform(&[
+        "run",
+        "--filter",
+        "oap/manifest/003",
+        "--expectations",
+        exp.to_str().unwrap(),
+        "--out",
+        out.path().join("r").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("stale expectation"), "{}", text(&o));
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    assert_eq!(code(&oap_conform(&["run", "--jobs", "many"])), 2);
+    assert_eq!(code(&oap_conform(&["frobnicate"])), 2);
+    let o = oap_conform(&["run", "--header", "no colon here", "--out", "/tmp/unused"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = oap_conform(&[
+        "run",
+        "--header-env",
+        "X=OAP_CONFORM_UNSET_VAR",
+        "--out",
+        "/tmp/unused",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = oap_conform(&["run", "--expectations", "/nonexistent/expectations.json"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}
+
+#[test]
+fn an_unreachable_target_exits_3() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = tempfile::tempdir().unwrap();
+    let o = oap_conform(&[
+        "run",
+        "--target",
+        &format!("http://127.0.0.1:{port}"),
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(!Path::new(&out.path().join("report.json")).exists());
+}
+
+#[test]
+fn list_and_explain() {
+    let o = oap_conform(&["list"]);
+    assert_eq!(code(&o), 0);
+    let listing = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(listing.lines().count() >= 150, "{listing}");
+    assert!(listing.contains("oap/lifecycle/001-create.json\toap.lifecycle.001\tMUST\t"));
+    let o = oap_conform(&["explain", "PRF-AUTH-8"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("oap.replay.001"));
+    let o = oap_conform(&["explain", "oap.replay.001"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(code(&oap_conform(&["explain", "NOPE-1"])), 2);
+}
