@@ -327,7 +327,8 @@ async fn drive(
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for (key, sid) in sessions.iter().cloned() {
+    for (key, sid) in sessions {
+        let (key, sid) = (key.clone(), sid.clone());
         let stop = stop.clone();
         let mut conn = Conn::open(base).await?;
         tasks.push(tokio::spawn(async move {
@@ -413,19 +414,26 @@ impl ToolProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                bail!("the Tool exited before listening");
+        let url = child.stdout.take().and_then(|stdout| {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(n) if n > 0 => {}
+                    _ => return None,
+                }
+                if let Some(url) = line.trim().strip_prefix("listening on ") {
+                    return Some(url.to_owned());
+                }
             }
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                return Ok(ToolProcess {
-                    child,
-                    url: url.to_owned(),
-                });
+        });
+        match url {
+            Some(url) => Ok(ToolProcess { child, url }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("the Tool exited before listening")
             }
         }
     }

@@ -234,15 +234,20 @@ impl ToolProcess {
             cmd.args(["--fault", f]);
         }
         let mut child = cmd.spawn().expect("starting the Tool binary");
-        let stdout = child.stdout.take().expect("the Tool's stdout");
+        let Some(stdout) = child.stdout.take() else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no stdout from the Tool");
+        };
         let mut reader = std::io::BufReader::new(stdout);
         let mut line = String::new();
         loop {
             line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .expect("reading the Tool's stdout");
-            assert!(n > 0, "the Tool exited before listening");
+            if !matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the Tool exited before listening");
+            }
             if let Some(url) = line.trim().strip_prefix("listening on ") {
                 return ToolProcess {
                     child,
