@@ -50,10 +50,26 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One cached session: its durable head and the lock that serialises its turns.
+/// The turn ids already used in a session, as ULID values: loaded from the store on the
+/// session's first turn in this process, then kept up to date, so that the duplicate-turn check
+/// of every later turn is a memory lookup.
+#[derive(Debug, Default)]
+struct TurnIds(Option<std::collections::HashSet<u128>>);
+
+/// The ULID value of a `trn_` id (`None` for anything else, which is then looked up in the
+/// store instead).
+fn turn_ulid(turn_id: &str) -> Option<u128> {
+    turn_id
+        .strip_prefix(oap_wire::ids::TURN_PREFIX)
+        .and_then(|u| ulid::Ulid::from_string(u).ok())
+        .map(u128::from)
+}
+
+/// One cached session: its durable head, and the lock that serialises its turns (guarding the
+/// session's used turn ids).
 #[derive(Debug)]
 struct Slot {
-    turn: tokio::sync::Mutex<()>,
+    turn: tokio::sync::Mutex<TurnIds>,
     /// `None` once the session is deleted.
     head: RwLock<Option<Arc<SessionHead>>>,
 }
@@ -61,7 +77,7 @@ struct Slot {
 impl Slot {
     fn new(head: SessionHead) -> Self {
         Slot {
-            turn: tokio::sync::Mutex::new(()),
+            turn: tokio::sync::Mutex::new(TurnIds::default()),
             head: RwLock::new(Some(Arc::new(head))),
         }
     }
@@ -217,6 +233,26 @@ impl Engine {
             .clone())
     }
 
+    /// Whether `turn_id` was already used in the session (`ids` is the session's cache, loaded
+    /// on first use; `None` when the caller does not hold the turn lock).
+    async fn turn_used(
+        &self,
+        session_id: &str,
+        turn_id: &str,
+        ids: Option<&mut TurnIds>,
+    ) -> Result<bool, EngineError> {
+        let (Some(ids), Some(value)) = (ids, turn_ulid(turn_id)) else {
+            let (id, turn) = (session_id.to_owned(), turn_id.to_owned());
+            return self.blocking(move |s| s.turn_exists(&id, &turn)).await;
+        };
+        if ids.0.is_none() {
+            let id = session_id.to_owned();
+            let stored = self.blocking(move |s| s.turn_ids(&id)).await?;
+            ids.0 = Some(stored.iter().filter_map(|t| turn_ulid(t)).collect());
+        }
+        Ok(ids.0.as_ref().is_some_and(|set| set.contains(&value)))
+    }
+
     /// The membership rule (profile §5.2): outsiders cannot tell an existing session from a
     /// missing one.
     fn check_member(&self, head: &SessionHead, actor: &str) -> Result<(), EngineError> {
@@ -336,3 +372,6 @@ pub fn run_action(action: &str, input: &Value) -> Result<Value, EngineError> {
         other => Err(EngineError::UnknownAction(other.to_owned())),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -136,7 +136,7 @@ impl Engine {
     async fn turn_inner(&self, req: TurnRequest) -> Result<TurnOutcome, EngineError> {
         let slot = self.slot(&req.session_id).await?;
         let unserialised = self.fault(Fault::UnserialisedReadModifyWrite);
-        let _turn = if unserialised {
+        let mut turn_lock = if unserialised {
             None
         } else {
             Some(slot.turn.lock().await)
@@ -147,7 +147,10 @@ impl Engine {
             tokio::time::sleep(RACE_WINDOW).await;
         }
         let now = self.now();
-        match self.plan(&head, &req, now).await? {
+        let plan = self
+            .plan(&head, &req, now, turn_lock.as_deref_mut())
+            .await?;
+        match plan {
             Plan::AlreadyClosed => {
                 let id = head.session_id.clone();
                 let v = head.state_version;
@@ -167,8 +170,16 @@ impl Engine {
                 credential_nonce,
                 output,
             } => {
-                self.commit(&slot, *head, receipt, credential_nonce, output, now)
-                    .await
+                let turn_id = head.last_turn_id.clone();
+                let out = self
+                    .commit(&slot, *head, receipt, credential_nonce, output, now)
+                    .await?;
+                if let (Some(ids), Some(v)) = (turn_lock.as_deref_mut(), super::turn_ulid(&turn_id))
+                    && let Some(set) = ids.0.as_mut()
+                {
+                    set.insert(v);
+                }
+                Ok(out)
             }
         }
     }
@@ -218,6 +229,7 @@ impl Engine {
         head: &SessionHead,
         req: &TurnRequest,
         now: i64,
+        turn_ids: Option<&mut super::TurnIds>,
     ) -> Result<Plan, EngineError> {
         let actor = req.actor.as_str();
         // 404: membership (anyone may try to join).
@@ -306,11 +318,12 @@ impl Engine {
             ));
         }
         // 409: turn and version checks.
-        if !self.fault(Fault::ApplyReplayedTurnId) {
-            let (id, turn) = (head.session_id.clone(), req.turn_id.clone());
-            if self.blocking(move |s| s.turn_exists(&id, &turn)).await? {
-                return Err(EngineError::DuplicateTurn(req.turn_id.clone()));
-            }
+        if !self.fault(Fault::ApplyReplayedTurnId)
+            && self
+                .turn_used(&head.session_id, &req.turn_id, turn_ids)
+                .await?
+        {
+            return Err(EngineError::DuplicateTurn(req.turn_id.clone()));
         }
         if let Some(expected) = req.expected_version
             && expected != head.state_version

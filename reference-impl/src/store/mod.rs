@@ -138,6 +138,8 @@ pub trait Store: Send + Sync + 'static {
     fn load_head(&self, session_id: &str) -> Result<Option<String>, StoreError>;
     /// Whether a receipt with `turn_id` exists in the session.
     fn turn_exists(&self, session_id: &str, turn_id: &str) -> Result<bool, StoreError>;
+    /// Every `turn_id` of the session's receipts.
+    fn turn_ids(&self, session_id: &str) -> Result<Vec<String>, StoreError>;
     /// Whether a credential nonce was already consumed in the session.
     fn credential_nonce_used(&self, session_id: &str, nonce: &str) -> Result<bool, StoreError>;
     /// How many open, unexpired sessions `convener` currently convenes.

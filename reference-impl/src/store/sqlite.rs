@@ -186,6 +186,15 @@ impl Store for SqliteStore {
         })
     }
 
+    fn turn_ids(&self, session_id: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT turn_id FROM receipts WHERE session_id = ?1")?;
+            let rows = stmt.query_map(params![session_id], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
     fn credential_nonce_used(&self, session_id: &str, nonce: &str) -> Result<bool, StoreError> {
         self.read(|c| {
             c.prepare_cached(

@@ -48,7 +48,9 @@ pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool
             }
             break;
         }
+        let t = Instant::now();
         let results = commit_batch(&conn, &batch);
+        tracing::trace!(writes = batch.len(), elapsed = ?t.elapsed(), "group commit");
         for (p, r) in batch.drain(..).zip(results) {
             // The requester may have gone away; the write is durable all the same.
             let _ = p.ack.send(r);

@@ -313,6 +313,9 @@ impl Store for GatedStore {
     fn turn_exists(&self, id: &str, turn: &str) -> Result<bool, StoreError> {
         self.inner.turn_exists(id, turn)
     }
+    fn turn_ids(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.turn_ids(id)
+    }
     fn credential_nonce_used(&self, id: &str, nonce: &str) -> Result<bool, StoreError> {
         self.inner.credential_nonce_used(id, nonce)
     }
