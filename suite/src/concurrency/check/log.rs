@@ -128,6 +128,54 @@ fn check_links(ctx: &mut Ctx<'_>, prev: Option<&Canon<'_>>, c: &Canon<'_>) {
     }
 }
 
+/// Merges the receipts served into one per version, the first served (in operation order)
+/// being canonical; reports any later one that differs. Versions are dense in any working log,
+/// so receipts are bucketed by version in one pass; a sparse log falls back to a sort.
+fn canonical<'h>(ctx: &mut Ctx<'h>, mut served: Vec<(u64, OpId, &'h LogEntry)>) -> Vec<Canon<'h>> {
+    let (Some(lo), Some(hi)) = (
+        served.iter().map(|s| s.0).min(),
+        served.iter().map(|s| s.0).max(),
+    ) else {
+        return Vec::new();
+    };
+    let span = usize::try_from(hi - lo).unwrap_or(usize::MAX);
+    let mut slots: Vec<Option<Canon<'h>>>;
+    let mut rewritten: Vec<bool>;
+    let slot_of: Box<dyn Fn(u64) -> usize>;
+    if span <= served.len().saturating_mul(4) {
+        slots = (0..=span).map(|_| None).collect();
+        rewritten = vec![false; span + 1];
+        slot_of = Box::new(move |v| (v - lo) as usize);
+    } else {
+        served.sort_by_key(|s| (s.0, s.1));
+        let mut distinct: Vec<u64> = served.iter().map(|s| s.0).collect();
+        distinct.dedup();
+        slots = (0..distinct.len()).map(|_| None).collect();
+        rewritten = vec![false; distinct.len()];
+        slot_of = Box::new(move |v| distinct.partition_point(|&d| d < v));
+    }
+    for (version, op, entry) in served {
+        let i = slot_of(version);
+        match &slots[i] {
+            None => {
+                slots[i] = Some(Canon {
+                    version,
+                    turn: NONE,
+                    entry,
+                    op,
+                })
+            }
+            Some(c) if !std::ptr::eq(c.entry, entry) && c.entry != entry && !rewritten[i] => {
+                rewritten[i] = true;
+                let first = c.op;
+                ctx.report(ViolationKind::LogRewritten { version }, vec![op, first]);
+            }
+            Some(_) => {}
+        }
+    }
+    slots.into_iter().flatten().collect()
+}
+
 /// Checks every page and the merged log; returns the merged log.
 pub(crate) fn check_log<'h>(ctx: &mut Ctx<'h>) -> MergedLog<'h> {
     let h = ctx.h;
@@ -147,31 +195,11 @@ pub(crate) fn check_log<'h>(ctx: &mut Ctx<'h>) -> MergedLog<'h> {
             _ => {}
         }
     }
-    served.sort_unstable_by_key(|&(v, op, _)| (v, op));
-
-    let mut entries: Vec<Canon<'h>> = Vec::new();
-    let mut rewritten_at = None;
-    for (version, op, entry) in served {
-        match entries.last() {
-            Some(c) if c.version == version => {
-                if !std::ptr::eq(c.entry, entry)
-                    && c.entry != entry
-                    && rewritten_at != Some(version)
-                {
-                    rewritten_at = Some(version);
-                    let first = c.op;
-                    ctx.report(ViolationKind::LogRewritten { version }, vec![op, first]);
-                }
-            }
-            _ => entries.push(Canon {
-                version,
-                turn: ctx.turns.number(&entry.turn_id).unwrap_or(NONE),
-                entry,
-                op,
-            }),
-        }
+    let mut entries = canonical(ctx, served);
+    let ids: Vec<&str> = entries.iter().map(|c| &*c.entry.turn_id).collect();
+    for (c, n) in entries.iter_mut().zip(ctx.turns.numbers(&ids)) {
+        c.turn = n;
     }
-
     let mut by_turn = vec![u64::MAX; ctx.turns.len()];
     let mut phantoms: FastMap<&'h str, u64> = FastMap::default();
     for (i, c) in entries.iter().enumerate() {

@@ -24,13 +24,14 @@
 
 use std::collections::BTreeMap;
 
-use super::fingerprint::FastMap;
 use super::history::{History, OpId, Ret};
 use super::overlap::{Overlap, overlap};
 use super::violation::{Rule, Violation, ViolationKind};
+pub(crate) use turns::{NONE, TurnIndex};
 
 mod log;
 mod realtime;
+mod turns;
 mod versions;
 
 /// What to check beyond the structural rules.
@@ -129,79 +130,6 @@ impl Findings {
         if self.stored.len() < self.cap {
             self.stored.push((kind, ops));
         }
-    }
-}
-
-/// Operations grouped by turn id without a `Vec` per turn: each turn id gets a dense number
-/// (hashed once per operation), each number its latest operation, and each operation a link to
-/// the previous one with the same id.
-pub(crate) struct TurnIndex<'h> {
-    numbers: FastMap<&'h str, u32>,
-    of_op: Vec<u32>,
-    latest: Vec<OpId>,
-    previous: Vec<OpId>,
-}
-
-/// "None" for the dense indexes (operation ids and turn numbers).
-pub(crate) const NONE: u32 = u32::MAX;
-
-impl<'h> TurnIndex<'h> {
-    fn new(h: &'h History) -> Self {
-        let mut numbers: FastMap<&'h str, u32> =
-            FastMap::with_capacity_and_hasher(h.ops.len(), Default::default());
-        let mut of_op = vec![NONE; h.ops.len()];
-        let mut latest = Vec::with_capacity(h.ops.len());
-        let mut previous = vec![NONE; h.ops.len()];
-        for (i, o) in h.ops.iter().enumerate() {
-            if let Some(t) = o.op.turn() {
-                let fresh = latest.len() as u32;
-                let n = *numbers.entry(&**t.turn_id).or_insert(fresh);
-                if n == fresh {
-                    latest.push(NONE);
-                }
-                of_op[i] = n;
-                previous[i] = latest[n as usize];
-                latest[n as usize] = i as OpId;
-            }
-        }
-        Self {
-            numbers,
-            of_op,
-            latest,
-            previous,
-        }
-    }
-
-    /// The number of `turn_id`, if some operation carried it.
-    pub(crate) fn number(&self, turn_id: &str) -> Option<u32> {
-        self.numbers.get(turn_id).copied()
-    }
-
-    /// The number of the turn operation `op` carried.
-    pub(crate) fn number_of_op(&self, op: OpId) -> Option<u32> {
-        self.of_op.get(op as usize).copied().filter(|&n| n != NONE)
-    }
-
-    /// How many distinct turn ids the operations carried.
-    pub(crate) fn len(&self) -> usize {
-        self.latest.len()
-    }
-
-    /// The operations that carried turn number `n`, latest first.
-    pub(crate) fn ops_of(&self, n: u32) -> impl Iterator<Item = OpId> + '_ {
-        let mut cur = self.latest.get(n as usize).copied().unwrap_or(NONE);
-        std::iter::from_fn(move || {
-            (cur != NONE).then(|| {
-                let id = cur;
-                cur = self.previous[id as usize];
-                id
-            })
-        })
-    }
-
-    /// The operations that carried the same turn id as `op` (`op` included).
-    pub(crate) fn ops_like(&self, op: OpId) -> impl Iterator<Item = OpId> + '_ {
-        self.ops_of(self.number_of_op(op).unwrap_or(NONE))
     }
 }
 

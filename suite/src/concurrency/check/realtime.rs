@@ -32,6 +32,50 @@ struct Obs {
     op: OpId,
 }
 
+/// Sorts observations by version: a counting sort when the versions are dense (they are, in
+/// any history of a working Tool), a comparison sort otherwise. Order within a version is
+/// irrelevant to every sweep.
+fn sort_by_version(obs: &mut Vec<Obs>) {
+    let (Some(lo), Some(hi)) = (
+        obs.iter().map(|o| o.version).min(),
+        obs.iter().map(|o| o.version).max(),
+    ) else {
+        return;
+    };
+    let span = usize::try_from(hi - lo).unwrap_or(usize::MAX);
+    if span > obs.len().saturating_mul(4) {
+        obs.sort_unstable_by_key(|o| o.version);
+        return;
+    }
+    let slot = |o: &Obs| (o.version - lo) as usize;
+    let mut starts = vec![0usize; span + 2];
+    for o in obs.iter() {
+        starts[slot(o) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut sorted = vec![obs[0]; obs.len()];
+    for o in obs.iter() {
+        let at = &mut starts[slot(o)];
+        sorted[*at] = *o;
+        *at += 1;
+    }
+    *obs = sorted;
+}
+
+/// The index of the first observation of a version `≥ version` (`obs` sorted by version).
+/// Observed versions are nearly dense, so a guess from the first version usually lands on it.
+fn first_at_least(obs: &[Obs], version: u64) -> usize {
+    let Some(first) = obs.first() else { return 0 };
+    let below = |i: usize| obs.get(i).is_some_and(|o| o.version < version);
+    let guess = usize::try_from(version.saturating_sub(first.version)).unwrap_or(usize::MAX);
+    if guess > 0 && guess <= obs.len() && below(guess - 1) && !below(guess) {
+        return guess;
+    }
+    obs.partition_point(|o| o.version < version)
+}
+
 /// `min[i]`: the earliest `(returned, op)` among `obs[i..]`.
 fn suffix_min_returned(obs: &[Obs]) -> Vec<(Nanos, OpId)> {
     let mut out = vec![(Nanos::MAX, OpId::MAX); obs.len() + 1];
@@ -54,7 +98,7 @@ fn version_of(ctx: &Ctx<'_>, op: OpId) -> u64 {
         .unwrap_or(0)
 }
 
-fn check_observations(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, obs: &[Obs]) {
+fn check_observations(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay<'_>, obs: &[Obs]) {
     let base = ctx.h.base.version;
     let returned = suffix_min_returned(obs);
     let mut producer = 0;
@@ -92,9 +136,7 @@ fn check_observations(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, o
         while let Some(p) = replay.producers.get(producer)
             && p.version <= o.version
         {
-            if let Some(po) = ctx.h.op(p.op) {
-                latest_invoked = latest_invoked.max((po.invoked, p.op, p.version));
-            }
+            latest_invoked = latest_invoked.max((p.invoked, p.op, p.version));
             producer += 1;
         }
         if o.returned < latest_invoked.0 && latest_invoked.1 != o.op {
@@ -125,15 +167,14 @@ fn check_observations(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, o
     }
 }
 
-fn check_conflicts(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, obs: &[Obs]) {
+fn check_conflicts(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay<'_>, obs: &[Obs]) {
     let h = ctx.h;
     let returned = suffix_min_returned(obs);
     // `beyond[k]`: the earliest invocation among producers `k..`.
     let mut beyond = vec![(Nanos::MAX, OpId::MAX); replay.producers.len() + 1];
     for k in (0..replay.producers.len()).rev() {
         let p = replay.producers[k];
-        let invoked = h.op(p.op).map_or(Nanos::MAX, |o| o.invoked);
-        beyond[k] = beyond[k + 1].min((invoked, p.op));
+        beyond[k] = beyond[k + 1].min((p.invoked, p.op));
     }
     // Without a complete log, an indeterminate turn nobody logged may still have applied.
     let unplaced = if log.complete.is_some() {
@@ -169,8 +210,7 @@ fn check_conflicts(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, obs:
         let installer = if expected == h.base.version {
             Some(OpId::MAX)
         } else if expected > h.base.version {
-            let from = obs.partition_point(|x| x.version < expected);
-            let (at, op) = returned[from];
+            let (at, op) = returned[first_at_least(obs, expected)];
             (at <= o.invoked).then_some(op)
         } else {
             None
@@ -178,7 +218,7 @@ fn check_conflicts(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay, obs:
         let Some(installer) = installer else {
             continue;
         };
-        let k = replay.producers.partition_point(|p| p.version <= expected);
+        let k = replay.count_upto(expected);
         if beyond[k].0 >= o.returned && unplaced >= o.returned {
             let mut ops = vec![id];
             if installer != OpId::MAX {
@@ -195,7 +235,7 @@ fn check_conflict_order(ctx: &mut Ctx<'_>) {
     let h = ctx.h;
     for (i, o) in h.ops.iter().enumerate() {
         let id = i as OpId;
-        if !matches!(o.ret, Ret::Conflict { .. }) {
+        if !matches!(o.ret, Ret::Conflict { .. }) || !ctx.turns.is_shared(id) {
             continue;
         }
         let applied_before = ctx.turns.ops_like(id).find(|&x| {
@@ -213,7 +253,7 @@ fn check_conflict_order(ctx: &mut Ctx<'_>) {
     }
 }
 
-fn check_duplicates(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay) {
+fn check_duplicates(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay<'_>) {
     let h = ctx.h;
     for (i, o) in h.ops.iter().enumerate() {
         let (Ret::DuplicateTurn, Some(t)) = (&o.ret, o.op.turn()) else {
@@ -253,7 +293,7 @@ fn check_duplicates(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay) {
 }
 
 /// Runs every real-time rule.
-pub(crate) fn check_real_time(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay) {
+pub(crate) fn check_real_time(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &Replay<'_>) {
     let mut obs: Vec<Obs> = ctx
         .h
         .ops
@@ -268,7 +308,7 @@ pub(crate) fn check_real_time(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, replay: &R
             })
         })
         .collect();
-    obs.sort_unstable_by_key(|o| (o.version, o.returned));
+    sort_by_version(&mut obs);
     check_observations(ctx, log, replay, &obs);
     check_conflicts(ctx, log, replay, &obs);
     check_duplicates(ctx, log, replay);

@@ -14,22 +14,47 @@
 //! than guessed. Every state and status a client saw is compared with the replay.
 
 use super::super::fingerprint::{Fingerprint, FingerprintedState};
-use super::super::history::{History, OpId, Ret, Status, TurnKind};
+use serde_json::Value;
+
+use super::super::history::{History, Nanos, OpId, Ret, Status, TurnKey, TurnKind};
 use super::super::model::next_status;
 use super::super::violation::ViolationKind;
 use super::Ctx;
 use super::log::MergedLog;
 
-/// The operation that produced a version.
+/// The operation that produced a version, with what the sweeps need from it.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Producer {
+pub(crate) struct Producer<'h> {
     pub(crate) version: u64,
     pub(crate) op: OpId,
+    /// When the operation was sent.
+    pub(crate) invoked: Nanos,
+    /// Its `expected_version`, if it carried one.
+    pub(crate) expected: Option<u64>,
+    /// What the turn does (`None`: the operation is not a turn).
+    kind: Option<TurnKind>,
+    /// Its merge patch, for updates.
+    patch: Option<&'h Value>,
+}
+
+impl<'h> Producer<'h> {
+    fn new(h: &'h History, version: u64, op: OpId) -> Self {
+        let o = h.op(op);
+        let turn = o.and_then(|o| o.op.turn());
+        Self {
+            version,
+            op,
+            invoked: o.map_or(Nanos::MAX, |o| o.invoked),
+            expected: turn.and_then(|t| t.expected_version),
+            kind: turn.map(|t| t.kind),
+            patch: turn.and_then(|t| t.patch),
+        }
+    }
 }
 
 /// Producers sorted by version, with the state and status the replay gives each.
-pub(crate) struct Replay {
-    pub(crate) producers: Vec<Producer>,
+pub(crate) struct Replay<'h> {
+    pub(crate) producers: Vec<Producer<'h>>,
     fingerprints: Vec<Option<Fingerprint>>,
     statuses: Vec<Option<Status>>,
     base_version: u64,
@@ -38,7 +63,7 @@ pub(crate) struct Replay {
     contiguous: bool,
 }
 
-impl Replay {
+impl Replay<'_> {
     fn index_of(&self, version: u64) -> Option<usize> {
         // Producers are dense from the base in a complete history: try the direct slot first.
         let direct = version
@@ -50,6 +75,17 @@ impl Replay {
                 .binary_search_by_key(&version, |p| p.version)
                 .ok()
         })
+    }
+
+    /// How many producers have a version `≤ version`.
+    pub(crate) fn count_upto(&self, version: u64) -> usize {
+        match version.checked_sub(self.base_version) {
+            None => 0,
+            Some(d) => match usize::try_from(d) {
+                Ok(d) if d == 0 || self.index_of(version) == Some(d - 1) => d,
+                _ => self.producers.partition_point(|p| p.version <= version),
+            },
+        }
     }
 
     /// The producer of `version`.
@@ -92,16 +128,10 @@ impl Replay {
     }
 }
 
-/// Acknowledged turns: `(version, op)`.
-fn acknowledgements(h: &History) -> Vec<(u64, OpId)> {
-    h.ops
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| match (&o.ret, o.op.turn()) {
-            (Ret::Turn(ok), Some(_)) => Some((ok.version, i as OpId)),
-            _ => None,
-        })
-        .collect()
+fn turn_id_of(h: &History, op: OpId) -> TurnKey {
+    h.op(op)
+        .and_then(|o| o.op.turn())
+        .map_or_else(|| TurnKey::from(""), |t| t.turn_id.clone())
 }
 
 fn expected_of(h: &History, op: OpId) -> Option<u64> {
@@ -110,12 +140,36 @@ fn expected_of(h: &History, op: OpId) -> Option<u64> {
         .and_then(|t| t.expected_version)
 }
 
+/// An acknowledged turn.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Ack {
+    version: u64,
+    op: OpId,
+    expected: Option<u64>,
+}
+
+/// Acknowledged turns, in operation order.
+fn acknowledgements(h: &History) -> Vec<Ack> {
+    h.ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match (&o.ret, o.op.turn()) {
+            (Ret::Turn(ok), Some(t)) => Some(Ack {
+                version: ok.version,
+                op: i as OpId,
+                expected: t.expected_version,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Lost updates, shared versions and turn ids acknowledged twice.
-fn check_acknowledgements(ctx: &mut Ctx<'_>, acks: &[(u64, OpId)]) {
+fn check_acknowledgements(ctx: &mut Ctx<'_>, acks: &[Ack]) {
     let h = ctx.h;
     let mut by_expected: Vec<(u64, OpId)> = acks
         .iter()
-        .filter_map(|&(_, op)| expected_of(h, op).map(|e| (e, op)))
+        .filter_map(|a| a.expected.map(|e| (e, a.op)))
         .collect();
     by_expected.sort_unstable();
     for w in by_expected.windows(2) {
@@ -131,21 +185,23 @@ fn check_acknowledgements(ctx: &mut Ctx<'_>, acks: &[(u64, OpId)]) {
     let mut by_version = acks.to_vec();
     by_version.sort_unstable();
     for w in by_version.windows(2) {
-        let (a, b) = (w[0].1, w[1].1);
-        let same_expected =
-            matches!((expected_of(h, a), expected_of(h, b)), (Some(x), Some(y)) if x == y);
-        if w[0].0 == w[1].0 && !same_expected {
+        let (a, b) = (w[0], w[1]);
+        let same_expected = a.expected.is_some() && a.expected == b.expected;
+        if a.version == b.version && !same_expected {
             ctx.report(
-                ViolationKind::DuplicateVersion { version: w[0].0 },
-                vec![b, a],
+                ViolationKind::DuplicateVersion { version: a.version },
+                vec![b.op, a.op],
             );
         }
     }
-    for &(_, op) in acks {
+    for &Ack { op, .. } in acks {
+        if !ctx.turns.is_shared(op) {
+            continue;
+        }
         let Some(turn) = h.op(op).and_then(|o| o.op.turn()) else {
             continue;
         };
-        // Report each turn once, from its first acknowledgement in index order.
+        // Report each turn once, from its latest acknowledgement.
         let (last, prev) = {
             let mut acked = ctx
                 .turns
@@ -168,7 +224,7 @@ fn check_acknowledgements(ctx: &mut Ctx<'_>, acks: &[(u64, OpId)]) {
 }
 
 /// Places every logged turn and every acknowledgement at its version.
-fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Vec<Producer> {
+fn producers<'h>(ctx: &mut Ctx<'h>, log: &MergedLog<'_>, acks: &[Ack]) -> Vec<Producer<'h>> {
     let h = ctx.h;
     let mut out = Vec::with_capacity(log.entries.len().max(acks.len()));
     for c in log.entries.iter().filter(|c| c.version > h.base.version) {
@@ -191,10 +247,7 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
             }
         }
         match (acked.or(open), refused) {
-            (Some(op), _) => out.push(Producer {
-                version: c.version,
-                op,
-            }),
+            (Some(op), _) => out.push(Producer::new(h, c.version, op)),
             (None, Some(r)) => ctx.report(
                 ViolationKind::RefusedTurnApplied { version: c.version },
                 vec![r, c.op],
@@ -205,10 +258,7 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
             ),
         }
     }
-    for &(version, op) in acks {
-        let Some(turn) = h.op(op).and_then(|o| o.op.turn()) else {
-            continue;
-        };
+    for &Ack { version, op, .. } in acks {
         let logged = ctx.turns.number_of_op(op).and_then(|n| log.version_of(n));
         match (logged, log.at(version)) {
             (Some(logged), _) if logged == version => {}
@@ -217,7 +267,7 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
                 ctx.report(
                     ViolationKind::LogMismatch {
                         version,
-                        turn_id: turn.turn_id.clone(),
+                        turn_id: turn_id_of(h, op),
                     },
                     vec![op, witness],
                 );
@@ -225,7 +275,7 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
             (None, Some(other)) => ctx.report(
                 ViolationKind::LogMismatch {
                     version,
-                    turn_id: turn.turn_id.clone(),
+                    turn_id: turn_id_of(h, op),
                 },
                 vec![op, other.op],
             ),
@@ -234,7 +284,7 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
                     ctx.report(ViolationKind::MissingReceipt { version }, vec![op]);
                 }
                 if version > h.base.version {
-                    out.push(Producer { version, op });
+                    out.push(Producer::new(h, version, op));
                 }
             }
         }
@@ -245,9 +295,9 @@ fn producers(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, acks: &[(u64, OpId)]) -> Ve
 }
 
 /// Every produced update took `expected_version + 1`.
-fn check_increments(ctx: &mut Ctx<'_>, producers: &[Producer]) {
+fn check_increments(ctx: &mut Ctx<'_>, producers: &[Producer<'_>]) {
     for (i, p) in producers.iter().enumerate() {
-        let Some(e) = expected_of(ctx.h, p.op) else {
+        let Some(e) = p.expected else {
             continue;
         };
         if p.version == e.saturating_add(1) {
@@ -270,7 +320,7 @@ fn check_increments(ctx: &mut Ctx<'_>, producers: &[Producer]) {
 }
 
 /// Replays the producers in version order.
-fn replay(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, producers: Vec<Producer>) -> Replay {
+fn replay<'h>(ctx: &mut Ctx<'h>, log: &MergedLog<'_>, producers: Vec<Producer<'h>>) -> Replay<'h> {
     let h = ctx.h;
     let mut state = FingerprintedState::new(h.base.state.clone());
     let mut status = h.base.status;
@@ -281,14 +331,13 @@ fn replay(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, producers: Vec<Producer>) -> R
     for p in &producers {
         contiguous &= p.version == next;
         next = p.version + 1;
-        let turn = h.op(p.op).and_then(|o| o.op.turn());
-        let (true, Some(turn)) = (contiguous, turn) else {
+        let (true, Some(kind)) = (contiguous, p.kind) else {
             contiguous = false;
             fingerprints.push(None);
             statuses.push(None);
             continue;
         };
-        status = match next_status(turn.kind, status) {
+        status = match next_status(kind, status) {
             Ok(s) => s,
             Err(code) => {
                 let version = p.version;
@@ -301,14 +350,14 @@ fn replay(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, producers: Vec<Producer>) -> R
                     }
                     _ => {}
                 }
-                match turn.kind {
+                match kind {
                     TurnKind::Pause => Status::Paused,
                     TurnKind::Resume => Status::Active,
                     _ => status,
                 }
             }
         };
-        if let Some(patch) = turn.patch {
+        if let Some(patch) = p.patch {
             state.apply(patch);
         }
         if ctx.opts.verify_state_digests
@@ -339,7 +388,7 @@ fn replay(ctx: &mut Ctx<'_>, log: &MergedLog<'_>, producers: Vec<Producer>) -> R
 }
 
 /// Compares every state and status a client saw with the replay.
-fn check_states(ctx: &mut Ctx<'_>, replay: &Replay) {
+fn check_states(ctx: &mut Ctx<'_>, replay: &Replay<'_>) {
     let h = ctx.h;
     for (i, o) in h.ops.iter().enumerate() {
         let id = i as OpId;
@@ -375,7 +424,7 @@ fn check_states(ctx: &mut Ctx<'_>, replay: &Replay) {
 }
 
 /// Runs every version rule; returns the replay for the real-time rules.
-pub(crate) fn check_versions(ctx: &mut Ctx<'_>, log: &MergedLog<'_>) -> Replay {
+pub(crate) fn check_versions<'h>(ctx: &mut Ctx<'h>, log: &MergedLog<'_>) -> Replay<'h> {
     let acks = acknowledgements(ctx.h);
     check_acknowledgements(ctx, &acks);
     let producers = producers(ctx, log, &acks);
