@@ -56,7 +56,7 @@ impl CredentialKind {
 /// Parameters every credential kind understands.
 const PARAMS: &[&str] = &[
     "issuer", "signer", "subject", "session", "scope", "expires", "issued", "nonce", "as",
-    "tamper", "proof", "purpose",
+    "tamper", "proof", "purpose", "timefmt",
 ];
 
 /// A parsed `KIND(k=v, …)` spec.
@@ -163,9 +163,16 @@ impl CredentialSpec {
                     .map_err(|_| syntax(format!("`{name}` must be an offset in seconds"))),
             }
         };
-        let issued = oap_wire::time::format_unix(input.now.saturating_add(offset("issued", 0)?));
-        let expires =
-            oap_wire::time::format_unix(input.now.saturating_add(offset("expires", 3600)?));
+        let stamp = |secs: i64| {
+            let t = oap_wire::time::format_unix(secs);
+            match self.param("timefmt") {
+                // `…:00Z` → `…:00.250Z`: fractional seconds are allowed (PRF-ID-3).
+                Some("fractional") => t.replacen('Z', ".250Z", 1),
+                _ => t,
+            }
+        };
+        let issued = stamp(input.now.saturating_add(offset("issued", 0)?));
+        let expires = stamp(input.now.saturating_add(offset("expires", 3600)?));
         let nonce = self
             .param("nonce")
             .filter(|n| *n != "new")
@@ -201,6 +208,17 @@ impl CredentialSpec {
             .map_err(|e| CredentialError::Sign(e.to_string()))?;
         if let Some(member) = self.param("tamper") {
             tamper(&mut signed, member);
+        }
+        if self.param("proof") == Some("s_plus_l") {
+            if let Some(pv) = signed.pointer_mut("/proof/proofValue") {
+                if let Some(mut sig) = pv
+                    .as_str()
+                    .and_then(|v| oap_wire::proof::decode_proof_value(v).ok())
+                {
+                    super::signer::s_plus_l(&mut sig);
+                    *pv = Value::String(oap_wire::proof::encode_proof_value(&sig));
+                }
+            }
         }
         Ok(signed)
     }
@@ -277,6 +295,13 @@ mod tests {
             let bad = spec.issue(&input(&issuer, &alice.did)).unwrap();
             assert!(oap_wire::proof::verify_document(&bad).is_err(), "{member}");
         }
+        let spec = CredentialSpec::parse("admission(subject=alice, proof=s_plus_l)").unwrap();
+        let malleated = spec.issue(&input(&issuer, &alice.did)).unwrap();
+        assert!(oap_wire::proof::verify_document(&malleated).is_err());
+        let spec = CredentialSpec::parse("admission(subject=alice, timefmt=fractional)").unwrap();
+        let frac = spec.issue(&input(&issuer, &alice.did)).unwrap();
+        assert!(frac["expires_at"].as_str().unwrap().ends_with(".250Z"));
+        assert!(oap_wire::proof::verify_document(&frac).is_ok());
         let spec = CredentialSpec::parse("revocation(subject=alice, proof=none)").unwrap();
         let bare = spec.issue(&input(&issuer, &alice.did)).unwrap();
         assert!(bare.get("proof").is_none());

@@ -142,6 +142,27 @@ pub fn sign_request(
         }
     };
     let label = opts.label.as_deref().unwrap_or("sig1");
+    if opts.mutate == Some(SignatureMutation::SmallOrderKey) {
+        for (name, value) in params.iter_mut() {
+            if *name == "keyid" {
+                *value = ParamValue::String(identity_point_did());
+            }
+        }
+        let mut forged = [0u8; 64];
+        forged[0] = 1; // R = the identity point (compressed y = 1); S = 0.
+        headers.push((
+            "Signature-Input".to_owned(),
+            format!(
+                "{label}={}",
+                httpsig::signature_params(&components, &params)
+            ),
+        ));
+        headers.push((
+            "Signature".to_owned(),
+            format!("{label}=:{}:", STANDARD.encode(forged)),
+        ));
+        return Ok(headers);
+    }
     let mut signed = httpsig::sign_with(req.key, label, &components, &params, lookup)?;
     if let Some(m) = opts.mutate {
         signed.signature = mutate(&signed.signature, m);
@@ -164,6 +185,51 @@ pub fn sign_request(
     Ok(headers)
 }
 
+/// The did:key of the Ed25519 identity point, a small-order public key.
+pub fn identity_point_did() -> String {
+    let mut bytes = vec![0xed, 0x01, 1];
+    bytes.extend_from_slice(&[0u8; 31]);
+    format!("did:key:z{}", bs58_encode(&bytes))
+}
+
+/// Base58btc (the Bitcoin alphabet), enough for one 34-byte multikey.
+fn bs58_encode(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in input {
+        let mut carry = u32::from(byte);
+        for d in digits.iter_mut() {
+            carry += u32::from(*d) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = input.iter().take_while(|b| **b == 0).count();
+    let mut out = String::with_capacity(zeros + digits.len());
+    out.extend(std::iter::repeat_n('1', zeros));
+    out.extend(
+        digits
+            .iter()
+            .rev()
+            .map(|d| char::from(ALPHABET[usize::from(*d)])),
+    );
+    out
+}
+
+/// Adds the group order L to the S half of a 64-byte signature.
+pub fn s_plus_l(sig: &mut [u8; 64]) {
+    let mut carry = 0u16;
+    for (i, l) in ORDER_L.iter().enumerate() {
+        let sum = u16::from(sig[32 + i]) + u16::from(*l) + carry;
+        sig[32 + i] = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+}
+
 /// Applies a mutation to the bytes inside `label=:BASE64:`.
 fn mutate(header: &str, m: SignatureMutation) -> String {
     let Some((label, rest)) = header.split_once('=') else {
@@ -175,15 +241,13 @@ fn mutate(header: &str, m: SignatureMutation) -> String {
     };
     match m {
         SignatureMutation::SPlusL => {
-            if sig.len() == 64 {
-                let mut carry = 0u16;
-                for (i, l) in ORDER_L.iter().enumerate() {
-                    let sum = u16::from(sig[32 + i]) + u16::from(*l) + carry;
-                    sig[32 + i] = (sum & 0xff) as u8;
-                    carry = sum >> 8;
-                }
+            if let Ok(mut fixed) = <[u8; 64]>::try_from(sig.as_slice()) {
+                s_plus_l(&mut fixed);
+                sig = fixed.to_vec();
             }
         }
+        // Handled before signing.
+        SignatureMutation::SmallOrderKey => {}
         SignatureMutation::FlipBit => {
             if let Some(b) = sig.first_mut() {
                 *b ^= 0x01;
@@ -277,6 +341,32 @@ mod tests {
         assert_eq!(a[..32], b[..32]);
         assert_ne!(a[32..], b[32..]);
         assert_eq!(b[63] >> 4, (a[63] + 0x10) >> 4);
+    }
+
+    #[test]
+    fn small_order_forgery_is_refused_by_the_strict_verifier() {
+        let did = identity_point_did();
+        let pk = oap_wire::didkey::public_key_from_did(&did);
+        // Either the did:key is refused outright or its key is, never accepted.
+        if let Ok(pk) = pk {
+            let mut forged = [0u8; 64];
+            forged[0] = 1;
+            assert!(oap_wire::keys::verify_strict(&pk, b"any message", &forged).is_err());
+        }
+        let (_, h) = signed(&SignOptions {
+            mutate: Some(SignatureMutation::SmallOrderKey),
+            ..SignOptions::default()
+        });
+        assert!(header(&h, "Signature-Input").unwrap().contains(&did));
+        assert!(!verifies(&h));
+    }
+
+    #[test]
+    fn base58_matches_did_key_of_a_real_key() {
+        let key = Keypair::generate();
+        let mut bytes = vec![0xed, 0x01];
+        bytes.extend_from_slice(key.verifying_key().as_bytes());
+        assert_eq!(format!("did:key:z{}", bs58_encode(&bytes)), key.did);
     }
 
     #[test]

@@ -228,6 +228,10 @@ pub enum SignatureMutation {
     Truncate,
     /// All zero bytes.
     Zero,
+    /// A forgery that passes a lax verifier for any message: `keyid` becomes
+    /// the did:key of the identity point (small order) and the signature is
+    /// R = identity, S = 0.
+    SmallOrderKey,
 }
 
 /// How often a step runs.
