@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::ccc::Scope;
+use crate::store::RequestNonce;
 
 /// Creating a session (the genesis turn).
 #[derive(Clone, Debug)]
@@ -21,6 +22,8 @@ pub struct CreateRequest {
     pub state: Option<Value>,
     /// The genesis turn's id (generated when absent).
     pub turn_id: Option<String>,
+    /// The authenticated request's nonce, committed with the turn.
+    pub request_nonce: Option<RequestNonce>,
 }
 
 /// One turn on an existing session.
@@ -36,6 +39,8 @@ pub struct TurnRequest {
     pub expected_version: Option<u64>,
     /// What the turn does.
     pub op: Op,
+    /// The authenticated request's nonce, committed with the turn.
+    pub request_nonce: Option<RequestNonce>,
 }
 
 /// What a turn does.

@@ -2,8 +2,9 @@
 //! signature window, durably.
 //!
 //! Accepted nonces are held in memory as 16-byte hashes with their expiry (pruned as they
-//! expire) and written through the store's group commit; a binding waits for that write before
-//! it answers, so an answered request's nonce always survives a crash. After a restart, nonces
+//! expire) and written through the store's group commit, in the same transaction as the turn the
+//! request makes (or on their own when it makes none); a binding answers only once that write is
+//! durable, so an answered request's nonce always survives a crash. After a restart, nonces
 //! accepted by the previous run can still be live for one window: during that first window a
 //! miss in memory is checked against the store.
 
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use sha2::{Digest, Sha256};
 
 use crate::faults::Fault;
-use crate::store::{Ticket, Write};
+use crate::store::{RequestNonce, Ticket, Write};
 
 use super::{Engine, EngineError, lock};
 
@@ -43,9 +44,10 @@ impl ReplayCache {
 /// The outcome of presenting a request nonce.
 #[derive(Debug)]
 pub enum NonceCheck {
-    /// First use: accepted. The ticket resolves once the nonce is durable; wait for it before
-    /// answering the request.
-    Fresh(Ticket),
+    /// First use: accepted and reserved in memory. It must be made durable before the request
+    /// is answered: with the request's turn ([`crate::engine::TurnRequest::request_nonce`]), or
+    /// on its own with [`Engine::record_request_nonce`].
+    Fresh(RequestNonce),
     /// Already accepted within the window.
     Replayed,
 }
@@ -103,8 +105,11 @@ impl Engine {
         {
             return Ok(NonceCheck::Replayed);
         }
-        Ok(NonceCheck::Fresh(
-            self.store().submit(Write::RequestNonce { key, expires_at }),
-        ))
+        Ok(NonceCheck::Fresh(RequestNonce { key, expires_at }))
+    }
+
+    /// Makes an accepted request nonce durable on its own (for requests that made no turn).
+    pub fn record_request_nonce(&self, nonce: RequestNonce) -> Ticket {
+        self.store().submit(Write::RequestNonce(nonce))
     }
 }

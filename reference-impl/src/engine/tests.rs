@@ -62,6 +62,7 @@ impl Harness {
                 scope: SCOPE,
                 state: None,
                 turn_id: None,
+                request_nonce: None,
             })
             .await
             .unwrap();
@@ -94,6 +95,7 @@ impl Harness {
                 turn_id,
                 expected_version: expected,
                 op,
+                request_nonce: None,
             })
             .await
     }
@@ -221,6 +223,7 @@ async fn concurrent_turns_on_one_session_are_serialised() {
                         action: "echo".into(),
                         input: json!(i),
                     },
+                    request_nonce: None,
                 })
                 .await
                 .map(|o| o.state_version)
@@ -341,6 +344,7 @@ async fn quotas_and_participant_limit() {
         scope: SCOPE,
         state: None,
         turn_id: None,
+        request_nonce: None,
     };
     assert_eq!(code(h.engine.create(req()).await), "session_quota_exceeded");
     let too_long = CreateRequest {
@@ -483,6 +487,7 @@ async fn throughput_probe() {
                 scope: SCOPE,
                 state: None,
                 turn_id: None,
+                request_nonce: None,
             })
             .await
             .unwrap();
@@ -516,6 +521,7 @@ async fn throughput_probe() {
                         op: Op::Update {
                             patch: json!({"step": n}),
                         },
+                        request_nonce: None,
                     })
                     .await
                     .unwrap();

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::faults::Fault;
-use crate::store::{ReceiptRow, SessionRow, Write};
+use crate::store::{ReceiptRow, RequestNonce, SessionRow, Write};
 
 use super::credentials::{self, Credential, Kind};
 use super::receipts::{self, Facts, Link};
@@ -63,6 +63,7 @@ impl Engine {
                 ));
             }
         }
+        let request_nonce = req.request_nonce;
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         if ttl > limits.max_ttl_seconds() {
             return Err(EngineError::TtlExceedsLimit(limits.max_ttl_seconds()));
@@ -114,7 +115,7 @@ impl Engine {
         let _turn = slot.turn.lock().await;
         lock(&self.inner.slots).insert(session_id.clone(), slot.clone());
         let outcome = self
-            .commit(&slot, head, issued.receipt, None, None, now)
+            .commit(&slot, head, issued.receipt, None, request_nonce, None, now)
             .await;
         if outcome.is_err() {
             lock(&self.inner.slots).remove(&session_id);
@@ -152,6 +153,10 @@ impl Engine {
             .await?;
         match plan {
             Plan::AlreadyClosed => {
+                // Nothing to write but the request's nonce.
+                if let Some(n) = req.request_nonce {
+                    self.record_request_nonce(n).wait().await?;
+                }
                 let id = head.session_id.clone();
                 let v = head.state_version;
                 let rows = self.blocking(move |s| s.receipts(&id, v, v, 1)).await?;
@@ -172,7 +177,15 @@ impl Engine {
             } => {
                 let turn_id = head.last_turn_id.clone();
                 let out = self
-                    .commit(&slot, *head, receipt, credential_nonce, output, now)
+                    .commit(
+                        &slot,
+                        *head,
+                        receipt,
+                        credential_nonce,
+                        req.request_nonce,
+                        output,
+                        now,
+                    )
                     .await?;
                 if let (Some(ids), Some(v)) = (turn_lock.as_deref_mut(), super::turn_ulid(&turn_id))
                     && let Some(set) = ids.0.as_mut()
@@ -185,12 +198,14 @@ impl Engine {
     }
 
     /// Writes the turn, waits until it is durable, then installs the new head.
+    #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
         slot: &Slot,
         head: SessionHead,
         receipt: Value,
         credential_nonce: Option<String>,
+        request_nonce: Option<RequestNonce>,
         output: Option<Value>,
         now: i64,
     ) -> Result<TurnOutcome, EngineError> {
@@ -209,6 +224,7 @@ impl Engine {
                 body: receipt.to_string(),
             }),
             credential_nonce,
+            request_nonce,
             allow_overwrite: self.fault(Fault::UnserialisedReadModifyWrite),
         };
         let ticket = self.inner.store.submit(write);

@@ -14,17 +14,17 @@ use oap_wire::httpsig::{self, HttpSigError, ParsedSignature, RequestParts};
 
 use crate::engine::{Engine, MAX_FUTURE_SKEW_SECONDS, NonceCheck};
 use crate::faults::Fault;
-use crate::store::Ticket;
+use crate::store::RequestNonce;
 
 use super::error::ApiError;
 
-/// An authenticated request's signer, with the pending durability of its nonce.
+/// An authenticated request's signer, with its accepted (reserved, not yet durable) nonce.
 #[derive(Debug)]
 pub struct Actor {
     /// The signer's did:key.
     pub did: String,
-    /// Resolves once the request's nonce is durable; wait before answering.
-    pub nonce_ticket: Ticket,
+    /// The nonce to make durable before answering.
+    pub nonce: RequestNonce,
 }
 
 /// The `@target-uri` the client must have signed: the configured public URL, or `http://` +
@@ -150,9 +150,9 @@ pub async fn authenticate(
             "replayed_request",
             "this (keyid, nonce) was already accepted within the signature window",
         )),
-        NonceCheck::Fresh(ticket) => Ok(Actor {
+        NonceCheck::Fresh(nonce) => Ok(Actor {
             did: parsed.keyid,
-            nonce_ticket: ticket,
+            nonce,
         }),
     }
 }

@@ -32,9 +32,10 @@ where
 {
     match request::read(&app, req).await {
         Err(e) => e.into_response(),
-        Ok((nonce, signed)) => {
+        Ok(signed) => {
+            let (nonce, recorded) = (signed.nonce, signed.nonce_recorded.clone());
             let answer = f(app.clone(), signed).await;
-            request::finish(&app, nonce, answer).await
+            request::finish(&app, nonce, &recorded, answer).await
         }
     }
 }
@@ -82,8 +83,10 @@ pub async fn create(State(app): State<AppState>, req: Request) -> Response {
                 scope,
                 state: input.opt_object("state")?,
                 turn_id,
+                request_nonce: s.turn_nonce(),
             })
             .await?;
+        s.nonce_committed();
         let mut body = turn_body(&outcome);
         body.insert("expires_at".into(), json!(outcome.expires_at));
         Ok(json(StatusCode::CREATED, Value::Object(body)))
@@ -133,8 +136,10 @@ async fn session_turn(app: AppState, req: Request, endpoint: Endpoint) -> Respon
                 turn_id,
                 expected_version,
                 op,
+                request_nonce: s.turn_nonce(),
             })
             .await?;
+        s.nonce_committed();
         let mut body = turn_body(&outcome);
         if matches!(endpoint, Endpoint::Update) {
             body.insert("state".into(), outcome.state);
@@ -300,8 +305,10 @@ pub async fn invoke(State(app): State<AppState>, req: Request) -> Response {
                 turn_id: session.turn_id,
                 expected_version: session.expected_version,
                 op: Op::Invoke { action, input },
+                request_nonce: s.turn_nonce(),
             })
             .await?;
+        s.nonce_committed();
         let mut body = turn_body(&outcome);
         body.insert("output".into(), outcome.output.unwrap_or(Value::Null));
         Ok(json(StatusCode::OK, Value::Object(body)))

@@ -13,7 +13,9 @@ use super::auth::{self, Actor};
 use super::envelope::MAX_BODY_BYTES;
 use super::error::ApiError;
 use crate::faults::Fault;
-use crate::store::Ticket;
+use crate::store::RequestNonce;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A request that passed size, media type and authentication.
 #[derive(Debug)]
@@ -26,11 +28,26 @@ pub struct Signed {
     pub headers: HeaderMap,
     /// The body (empty for GET).
     pub body: Bytes,
+    /// The request's accepted nonce.
+    pub nonce: RequestNonce,
+    /// Set once the nonce was committed with a turn, so that [`finish`] need not write it.
+    pub nonce_recorded: Arc<AtomicBool>,
 }
 
-/// Reads and authenticates a request (bodies are read for POST only). The ticket resolves once
-/// the request's nonce is durable: pass it to [`finish`].
-pub async fn read(app: &AppState, req: Request) -> Result<(Ticket, Signed), ApiError> {
+impl Signed {
+    /// The nonce to commit with this request's turn.
+    pub fn turn_nonce(&self) -> Option<RequestNonce> {
+        Some(self.nonce)
+    }
+
+    /// Notes that a turn carrying [`Signed::turn_nonce`] was acknowledged (so is durable).
+    pub fn nonce_committed(&self) {
+        self.nonce_recorded.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Reads and authenticates a request (bodies are read for POST only).
+pub async fn read(app: &AppState, req: Request) -> Result<Signed, ApiError> {
     let (parts, body) = req.into_parts();
     let has_body = parts.method == Method::POST;
     let bytes = if has_body {
@@ -40,7 +57,7 @@ pub async fn read(app: &AppState, req: Request) -> Result<(Ticket, Signed), ApiE
     } else {
         Bytes::new()
     };
-    let Actor { did, nonce_ticket } = auth::authenticate(
+    let Actor { did, nonce } = auth::authenticate(
         &app.engine,
         app.public_url.as_deref(),
         &parts.method,
@@ -49,15 +66,14 @@ pub async fn read(app: &AppState, req: Request) -> Result<(Ticket, Signed), ApiE
         has_body.then_some(&bytes[..]),
     )
     .await?;
-    Ok((
-        nonce_ticket,
-        Signed {
-            actor: did,
-            uri: parts.uri,
-            headers: parts.headers,
-            body: bytes,
-        },
-    ))
+    Ok(Signed {
+        actor: did,
+        uri: parts.uri,
+        headers: parts.headers,
+        body: bytes,
+        nonce,
+        nonce_recorded: Arc::new(AtomicBool::new(false)),
+    })
 }
 
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
@@ -99,14 +115,20 @@ fn check_media_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Waits until the request's nonce is durable, then answers. If the nonce cannot be made
-/// durable, the answer is withheld (503), so that no replay could succeed after a crash.
-pub async fn finish(app: &AppState, nonce: Ticket, answer: Result<Response, ApiError>) -> Response {
-    if app.engine.faults().has(Fault::AckBeforeDurable) {
-        // The broken Tool answers without waiting for the disk.
+/// Answers once the request's nonce is durable: committed with the request's turn, or written
+/// now. If it cannot be made durable the answer is withheld (503), so that no replay could
+/// succeed after a crash.
+pub async fn finish(
+    app: &AppState,
+    nonce: RequestNonce,
+    recorded: &AtomicBool,
+    answer: Result<Response, ApiError>,
+) -> Response {
+    if recorded.load(Ordering::SeqCst) || app.engine.faults().has(Fault::AckBeforeDurable) {
+        // (With `ack-before-durable` the broken Tool answers without waiting for the disk.)
         return answer.unwrap_or_else(IntoResponse::into_response);
     }
-    match nonce.wait().await {
+    match app.engine.record_request_nonce(nonce).wait().await {
         Ok(()) => answer.unwrap_or_else(IntoResponse::into_response),
         Err(e) => ApiError::new(
             503,

@@ -71,6 +71,15 @@ pub struct ReceiptRow {
     pub body: String,
 }
 
+/// A request nonce to keep until `expires_at` (the replay cache's durable half).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestNonce {
+    /// Hash of (`keyid`, `nonce`).
+    pub key: [u8; 16],
+    /// Unix seconds after which the nonce can no longer be replayed.
+    pub expires_at: i64,
+}
+
 /// One durable write.
 #[derive(Clone, Debug)]
 pub enum Write {
@@ -83,18 +92,16 @@ pub enum Write {
         receipt: Option<ReceiptRow>,
         /// A credential nonce the turn consumed.
         credential_nonce: Option<String>,
+        /// The nonce of the request that made the turn, committed with it so that the request
+        /// costs one commit, not two.
+        request_nonce: Option<RequestNonce>,
         /// Replace a receipt already stored at the same version instead of failing. Set only
         /// by the `unserialised-read-modify-write` fault, so the lost update it provokes is
         /// silent, as in a broken Tool, instead of being caught by the primary key.
         allow_overwrite: bool,
     },
-    /// A request nonce accepted by the authentication layer, kept until `expires_at`.
-    RequestNonce {
-        /// Hash of (`keyid`, `nonce`).
-        key: [u8; 16],
-        /// Unix seconds after which the nonce can no longer be replayed.
-        expires_at: i64,
-    },
+    /// A request nonce accepted by the authentication layer, on its own.
+    RequestNonce(RequestNonce),
     /// `data_delete`: the session's head, log and nonces are erased.
     DeleteSession {
         /// `ses_…`.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
-use super::{StoreError, Write};
+use super::{RequestNonce, StoreError, Write};
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -109,8 +109,12 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             session,
             receipt,
             credential_nonce,
+            request_nonce,
             allow_overwrite,
         } => {
+            if let Some(n) = request_nonce {
+                record_nonce(conn, n)?;
+            }
             conn.prepare_cached(
                 "INSERT INTO sessions (id, convener, open, expires_at, head) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET convener = ?2, open = ?3, expires_at = ?4, head = ?5",
@@ -144,13 +148,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
                 .execute(params![session.session_id, nonce])?;
             }
         }
-        Write::RequestNonce { key, expires_at } => {
-            conn.prepare_cached(
-                "INSERT INTO request_nonces (key, expires_at) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, ?2)",
-            )?
-            .execute(params![&key[..], expires_at])?;
-        }
+        Write::RequestNonce(n) => record_nonce(conn, n)?,
         Write::DeleteSession { session_id } => {
             for sql in [
                 "DELETE FROM receipts WHERE session_id = ?1",
@@ -161,6 +159,15 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             }
         }
     }
+    Ok(())
+}
+
+fn record_nonce(conn: &Connection, n: &RequestNonce) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO request_nonces (key, expires_at) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, ?2)",
+    )?
+    .execute(params![&n.key[..], n.expires_at])?;
     Ok(())
 }
 
