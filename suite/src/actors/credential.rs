@@ -209,16 +209,14 @@ impl CredentialSpec {
         if let Some(member) = self.param("tamper") {
             tamper(&mut signed, member);
         }
-        if self.param("proof") == Some("s_plus_l") {
-            if let Some(pv) = signed.pointer_mut("/proof/proofValue") {
-                if let Some(mut sig) = pv
-                    .as_str()
-                    .and_then(|v| oap_wire::proof::decode_proof_value(v).ok())
-                {
-                    super::signer::s_plus_l(&mut sig);
-                    *pv = Value::String(oap_wire::proof::encode_proof_value(&sig));
-                }
-            }
+        if self.param("proof") == Some("s_plus_l")
+            && let Some(pv) = signed.pointer_mut("/proof/proofValue")
+            && let Some(mut sig) = pv
+                .as_str()
+                .and_then(|v| oap_wire::proof::decode_proof_value(v).ok())
+        {
+            super::signer::s_plus_l(&mut sig);
+            *pv = Value::String(oap_wire::proof::encode_proof_value(&sig));
         }
         Ok(signed)
     }
