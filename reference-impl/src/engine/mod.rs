@@ -306,6 +306,7 @@ impl Engine {
         };
         let next = match rows.last() {
             Some(last) if rows.len() == limit && last.version < through => Some(last.version + 1),
+            None if limit == 0 && from <= through => Some(from),
             _ => None,
         };
         if self.fault(Fault::LogGap) {

@@ -21,6 +21,8 @@ use super::{
     TurnRequest, ccc, lock,
 };
 
+/// Conveners whose create lock is kept before idle ones are dropped.
+const CREATORS_SOFT_LIMIT: usize = 10_000;
 /// Default session lifetime.
 pub const DEFAULT_TTL_SECONDS: u64 = 3600;
 /// How long the `unserialised-read-modify-write` fault waits between its read and its write.
@@ -47,10 +49,13 @@ impl Engine {
     }
 
     async fn create_inner(&self, req: CreateRequest) -> Result<TurnOutcome, EngineError> {
-        let creator = lock(&self.inner.creators)
-            .entry(req.actor.clone())
-            .or_default()
-            .clone();
+        let creator = {
+            let mut creators = lock(&self.inner.creators);
+            if creators.len() >= CREATORS_SOFT_LIMIT {
+                creators.retain(|_, c| Arc::strong_count(c) > 1);
+            }
+            creators.entry(req.actor.clone()).or_default().clone()
+        };
         let _one_create_per_convener = creator.lock().await;
         let now = self.now();
         let limits = *self.limits();

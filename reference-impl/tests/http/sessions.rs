@@ -586,6 +586,16 @@ async fn log_paging() {
     let (_, p2) = tool.send(page("?from=3&limit=5000")).await;
     assert_eq!(p2["receipts"].as_array().unwrap().len(), 3);
     assert_eq!(p2["next"], Value::Null);
+    let (_, empty) = tool.send(page("?from=2&limit=0")).await;
+    assert_eq!(
+        (&empty["receipts"], &empty["next"]),
+        (&json!([]), &json!(2))
+    );
+    let (_, beyond) = tool.send(page("?from=99")).await;
+    assert_eq!(
+        (&beyond["receipts"], &beyond["next"]),
+        (&json!([]), &Value::Null)
+    );
     assert_problem(
         &tool.send(page("?from=-1")).await,
         400,
