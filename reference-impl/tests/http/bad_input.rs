@@ -86,3 +86,70 @@ async fn unknown_routes_and_methods_answer_problems() {
         "method_not_allowed",
     );
 }
+
+/// Arbitrary bodies, signed, on every POST endpoint: never a 5xx, never a panic, and the
+/// (closed) session is unchanged.
+#[test]
+fn arbitrary_bodies_never_answer_5xx() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tool = Tool::new();
+    let a = Agent::new();
+    let sid = rt.block_on(tool.create(&a));
+    // Closed, so that even a body that happens to be a valid envelope cannot change it.
+    rt.block_on(tool.op(&a, &sid, "close", json!({})));
+    let fragments = prop::sample::select(vec![
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"envelope_version\"",
+        "\"1.0\"",
+        "\"session\"",
+        "\"input\"",
+        "\"patch\"",
+        "\"session_id\"",
+        "\"turn_id\"",
+        "\"expected_version\"",
+        "\"action\"",
+        "\"echo\"",
+        "0",
+        "-1",
+        "1e999",
+        "9007199254740993",
+        "null",
+        "true",
+        "\"\\ud800\"",
+        " ",
+        "\"x\"",
+    ]);
+    let body = prop::collection::vec(fragments, 0..40).prop_map(|f| f.concat());
+    let endpoints = [
+        "create", "join", "leave", "update", "close", "pause", "resume", "handoff",
+    ];
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(200));
+    runner
+        .run(&(body, 0..endpoints.len() + 2), |(body, e)| {
+            let path = match e {
+                0 => "/oap/session/create".to_owned(),
+                i if i < endpoints.len() => format!("/oap/session/{sid}/{}", endpoints[i]),
+                i if i == endpoints.len() => "/oap/invoke".to_owned(),
+                _ => "/oap/data_delete".to_owned(),
+            };
+            let got = rt.block_on(tool.send(a.request_raw(
+                "POST",
+                &path,
+                Some(body.into_bytes()),
+                tool.now(),
+            )));
+            prop_assert!(got.0.as_u16() < 500, "{} on {path}: {}", got.0, got.1);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(rt.block_on(tool.version(&a, &sid)), 1);
+}
