@@ -117,7 +117,9 @@ impl Engine {
             revocations: Default::default(),
         };
         let slot = Arc::new(Slot::new(head.clone()));
-        let _turn = slot.turn.lock().await;
+        let mut turn_ids = slot.turn.lock().await;
+        // A new session's only used turn id is its genesis: no need to ask the store later.
+        turn_ids.0 = Some(super::turn_ulid(&turn_id).into_iter().collect());
         lock(&self.inner.slots).insert(session_id.clone(), slot.clone());
         let outcome = self
             .commit(&slot, head, issued.receipt, None, request_nonce, None, now)
