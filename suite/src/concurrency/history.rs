@@ -78,10 +78,11 @@ pub enum Op {
         /// The RFC 7396 merge patch.
         patch: Arc<Value>,
     },
-    /// An earlier update sent again unchanged (same turn id, expected version and patch): a
-    /// client's retry, or a deliberate replay. At most one of the sends may apply.
+    /// An earlier update's turn id and patch sent again: a client's retry (with the original
+    /// `expected_version`) or a deliberate replay (possibly with a fresher one). At most one of
+    /// the sends of a turn id may apply.
     Replay {
-        /// The expected version of the original request.
+        /// The expected version this send carried.
         expected_version: u64,
         /// The original request's turn id.
         turn_id: TurnKey,
@@ -418,43 +419,6 @@ pub struct History {
     pub tool_did: Option<String>,
 }
 
-/// Why events could not be assembled into a history.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HistoryError {
-    /// A client invoked an operation while its previous one was still open.
-    #[error("client {0} invoked while an operation was open")]
-    Overlapping(ClientId),
-    /// A return came from a client with no open operation.
-    #[error("client {0} returned with no open operation")]
-    Unmatched(ClientId),
-    /// A return is earlier than its invocation.
-    #[error("client {0} returned before it invoked")]
-    Backwards(ClientId),
-}
-
-/// One half of an operation, as a client logs it (the stateright / Jepsen event form).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// The client sent a request.
-    Invoke {
-        /// The client.
-        client: ClientId,
-        /// When.
-        at: Nanos,
-        /// What.
-        op: Op,
-    },
-    /// The client recorded the outcome of its open request.
-    Return {
-        /// The client.
-        client: ClientId,
-        /// When.
-        at: Nanos,
-        /// What came back.
-        ret: Ret,
-    },
-}
-
 impl History {
     /// A history of `ops` starting from `base`.
     pub fn new(base: Base, ops: Vec<Operation>) -> Self {
@@ -463,57 +427,6 @@ impl History {
             ops,
             ..Self::default()
         }
-    }
-
-    /// Pairs invoke and return events per client. An invocation never answered is recorded
-    /// as indeterminate, returned at the last instant seen.
-    pub fn from_events(
-        base: Base,
-        events: impl IntoIterator<Item = Event>,
-    ) -> Result<Self, HistoryError> {
-        let mut open: std::collections::HashMap<ClientId, (Op, Nanos)> = Default::default();
-        let mut ops = Vec::new();
-        let mut last = 0;
-        for event in events {
-            match event {
-                Event::Invoke { client, at, op } => {
-                    last = last.max(at);
-                    if open.insert(client, (op, at)).is_some() {
-                        return Err(HistoryError::Overlapping(client));
-                    }
-                }
-                Event::Return { client, at, ret } => {
-                    last = last.max(at);
-                    let (op, invoked) = open
-                        .remove(&client)
-                        .ok_or(HistoryError::Unmatched(client))?;
-                    if at < invoked {
-                        return Err(HistoryError::Backwards(client));
-                    }
-                    ops.push(Operation {
-                        client,
-                        op,
-                        ret,
-                        invoked,
-                        returned: at,
-                    });
-                }
-            }
-        }
-        let mut dangling: Vec<_> = open.into_iter().collect();
-        dangling.sort_by_key(|(client, _)| *client);
-        for (client, (op, invoked)) in dangling {
-            ops.push(Operation {
-                client,
-                op,
-                ret: Ret::Indeterminate {
-                    reason: "never answered".into(),
-                },
-                invoked,
-                returned: last.max(invoked),
-            });
-        }
-        Ok(Self::new(base, ops))
     }
 
     /// The operation `id`, if it exists.

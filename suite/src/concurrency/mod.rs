@@ -9,30 +9,44 @@
 //! receipt log consistent with every acknowledgement ([`check()`]). A violation names its rule,
 //! the sub-history that shows it and the workload's seed.
 //!
-//! - [`history`]: operations, outcomes, events and histories;
+//! - [`history`]: operations, outcomes and histories;
+//! - [`events`]: histories assembled from per-client invoke and return events;
 //! - [`fingerprint`]: 128-bit state fingerprints kept up to date under merge patches;
 //! - [`model`]: the sequential specification;
 //! - [`check()`]: the checkers, `O(n log n)`;
-//! - [`violation`]: rules, violations and sub-histories;
+//! - [`rule`]: the rules, named and tied to profile requirements;
+//! - [`violation`]: violations and their sub-histories;
 //! - [`overlap`]: how much the operations really overlapped;
 //! - [`synth`]: correct histories generated from the model;
-//! - [`faults`]: single faults injected into them, each with the rule that must catch it.
+//! - [`faults`]: single faults injected into them, each with the rule that must catch it;
+//! - [`plan`]: seeded, proptest-drawn workloads (who does what);
+//! - [`wire`]: a session's operations over HTTP, answers read into outcomes;
+//! - [`workload`]: the driver that races participants against a live Tool and records;
+//! - [`stress`]: the `oap-conform stress` entry point, recording, checking and summarising.
 
 pub mod check;
+pub mod events;
 pub mod faults;
 pub mod fingerprint;
 pub mod history;
 pub mod model;
 pub mod overlap;
+pub mod plan;
+pub mod rule;
+pub mod stress;
 pub mod synth;
 pub mod violation;
+pub mod wire;
+pub mod workload;
 
 pub use check::{CheckOptions, CheckReport, Stats, check, check_with};
+pub use events::{Event, HistoryError};
 pub use fingerprint::Fingerprint;
 pub use history::{
-    Base, ClientId, Event, History, LogEntry, LogPage, Nanos, Op, OpId, Operation, Ret, Snapshot,
+    Base, ClientId, History, LogEntry, LogPage, Nanos, Op, OpId, Operation, Ret, Snapshot,
     StateRead, Status, TurnKey, TurnOk,
 };
 pub use model::SessionModel;
 pub use overlap::Overlap;
+pub use stress::{StressOptions, StressSummary, stress, stress_with};
 pub use violation::{Rule, Violation, ViolationKind};

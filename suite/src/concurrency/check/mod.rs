@@ -88,7 +88,8 @@ pub struct Stats {
 /// The verdict on one history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckReport {
-    /// The first violations found, with their sub-histories.
+    /// Violations with their sub-histories: at most [`CheckOptions::max_reported`], the rules
+    /// taken in turn.
     pub violations: Vec<Violation>,
     /// How many violations of each rule were found in all.
     pub counts: BTreeMap<Rule, usize>,
@@ -117,19 +118,48 @@ impl CheckReport {
     }
 }
 
-/// Violations as they are found: the first few in full, the rest counted.
+/// A violation found, before its sub-history is cut.
+type Finding = (ViolationKind, Vec<OpId>);
+
+/// Violations as they are found: the first few of each rule in full, all of them counted.
 pub(crate) struct Findings {
-    stored: Vec<(ViolationKind, Vec<OpId>)>,
+    stored: BTreeMap<Rule, Vec<Finding>>,
     counts: BTreeMap<Rule, usize>,
     cap: usize,
 }
 
 impl Findings {
     pub(crate) fn push(&mut self, kind: ViolationKind, ops: Vec<OpId>) {
-        *self.counts.entry(kind.rule()).or_default() += 1;
-        if self.stored.len() < self.cap {
-            self.stored.push((kind, ops));
+        let rule = kind.rule();
+        *self.counts.entry(rule).or_default() += 1;
+        let kept = self.stored.entry(rule).or_default();
+        if kept.len() < self.cap {
+            kept.push((kind, ops));
         }
+    }
+
+    /// Up to `cap` violations, taking the rules in turn (in [`Rule`] order) so that one noisy
+    /// rule does not hide the others.
+    fn select(mut self) -> (Vec<Finding>, BTreeMap<Rule, usize>) {
+        let mut queues: Vec<_> = std::mem::take(&mut self.stored)
+            .into_values()
+            .map(Vec::into_iter)
+            .collect();
+        let mut out = Vec::new();
+        while out.len() < self.cap {
+            let before = out.len();
+            for q in &mut queues {
+                if out.len() < self.cap
+                    && let Some(f) = q.next()
+                {
+                    out.push(f);
+                }
+            }
+            if out.len() == before {
+                break;
+            }
+        }
+        (out, self.counts)
     }
 }
 
@@ -180,7 +210,7 @@ pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
         h: history,
         opts,
         findings: Findings {
-            stored: Vec::new(),
+            stored: BTreeMap::new(),
             counts: BTreeMap::new(),
             cap: opts.max_reported,
         },
@@ -196,15 +226,14 @@ pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
     stats.final_version = replay.final_version();
     stats.states_checked = replay.complete();
     stats.indeterminate_applied = replay.indeterminate_applied(history);
-    let violations = ctx
-        .findings
-        .stored
+    let (selected, counts) = ctx.findings.select();
+    let violations = selected
         .into_iter()
         .map(|(kind, ops)| Violation::new(kind, ops, history))
         .collect();
     CheckReport {
         violations,
-        counts: ctx.findings.counts,
+        counts,
         overlap: overlap(history),
         stats,
         seed: history.seed,

@@ -1,0 +1,414 @@
+//! One session's operations over HTTP, each answer turned into a [`Ret`] and nothing guessed.
+//!
+//! The workload speaks to a Tool only through this module: it signs every request (RFC 9421,
+//! a fresh nonce each time), sends it through the suite's bounded [`HttpClient`], and reads the
+//! answer as the checkers need it. A timeout, a reset connection or a 5xx becomes
+//! [`Ret::Indeterminate`]: the turn may or may not have applied, and only the log will tell. A
+//! 200 whose body cannot be read is indeterminate too, for the same reason. Nothing from the
+//! target is unwrapped.
+
+use std::sync::Arc;
+
+use oap_wire::Keypair;
+use serde_json::{Value, json};
+
+use super::history::{LogEntry, LogPage, Op, Ret, Snapshot, StateRead, Status, TurnOk};
+use crate::actors::credential::IssueInput;
+use crate::actors::signer::{JSON, SignedRequest, sign_request};
+use crate::actors::{CredentialSpec, fresh_nonce};
+use crate::client::{HttpClient, InResponse, OutRequest, TransportError};
+use crate::vector::SignOptions;
+
+/// The most receipts the profile lets one log page hold.
+pub const MAX_PAGE: u64 = 1000;
+
+/// Why a setup step (create, the first joins) failed: the workload cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The request could not be signed.
+    #[error("signing: {0}")]
+    Sign(String),
+    /// No answer.
+    #[error("{what}: {source}")]
+    Transport {
+        /// The step.
+        what: &'static str,
+        /// The transport error.
+        source: TransportError,
+    },
+    /// An answer other than the expected success.
+    #[error("{what}: HTTP {status}: {body}")]
+    Refused {
+        /// The step.
+        what: &'static str,
+        /// The status.
+        status: u16,
+        /// The body, truncated.
+        body: String,
+    },
+}
+
+/// A new session.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// `session_id`.
+    pub session_id: String,
+    /// `state_version` (0).
+    pub version: u64,
+}
+
+/// Signs and sends session requests to one Tool.
+#[derive(Debug, Clone)]
+pub struct SessionClient {
+    http: HttpClient,
+    base: String,
+    /// Keep state values in snapshots (`false`: fingerprints only).
+    pub keep_states: bool,
+}
+
+fn body_json(resp: &InResponse) -> Option<Value> {
+    serde_json::from_slice(&resp.body).ok()
+}
+
+fn truncated(resp: &InResponse) -> String {
+    String::from_utf8_lossy(&resp.body)
+        .chars()
+        .take(300)
+        .collect()
+}
+
+fn envelope(session_id: &str, turn_id: &str, expected: Option<u64>, input: Value) -> Value {
+    let mut session = json!({ "session_id": session_id, "turn_id": turn_id });
+    if let (Some(e), Some(obj)) = (expected, session.as_object_mut()) {
+        obj.insert("expected_version".into(), json!(e));
+    }
+    json!({ "envelope_version": "1.0", "session": session, "input": input })
+}
+
+impl SessionClient {
+    /// A client for the Tool at `base` (no trailing slash).
+    pub fn new(http: HttpClient, base: &str) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            keep_states: true,
+        }
+    }
+
+    fn request(
+        &self,
+        key: &Keypair,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<OutRequest, String> {
+        let url = format!("{}{path}", self.base);
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let nonce = fresh_nonce();
+        let headers = sign_request(
+            &SignedRequest {
+                method,
+                url: &url,
+                body: bytes.as_deref(),
+                content_type: bytes.as_ref().map(|_| JSON),
+                key,
+                nonce: &nonce,
+                now: oap_wire::time::unix_now(),
+            },
+            &SignOptions::default(),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(OutRequest {
+            method: method.into(),
+            url,
+            headers,
+            body: bytes,
+        })
+    }
+
+    async fn send(
+        &self,
+        key: &Keypair,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<InResponse, Ret> {
+        let req = self
+            .request(key, method, path, body)
+            .map_err(|reason| Ret::Refused {
+                status: 0,
+                code: format!("unsigned: {reason}"),
+            })?;
+        self.http.send(&req).await.map_err(|e| Ret::Indeterminate {
+            reason: e.to_string(),
+        })
+    }
+
+    fn snapshot(&self, state: Value) -> Snapshot {
+        if self.keep_states {
+            Snapshot::new(state)
+        } else {
+            Snapshot::fingerprint_only(&state)
+        }
+    }
+
+    /// Reads a refusal or an unknown outcome out of a non-200 answer.
+    fn failure(resp: &InResponse) -> Ret {
+        let body = body_json(resp);
+        let code = body
+            .as_ref()
+            .and_then(|b| b.get("code"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match (resp.status, code.as_str()) {
+            (409, "version_conflict") => {
+                match body
+                    .as_ref()
+                    .and_then(|b| b.get("current_version"))
+                    .and_then(Value::as_u64)
+                {
+                    Some(current_version) => Ret::Conflict { current_version },
+                    None => Ret::Refused {
+                        status: 409,
+                        code: "version_conflict without current_version".into(),
+                    },
+                }
+            }
+            (409, "duplicate_turn") => Ret::DuplicateTurn,
+            (s, _) if s >= 500 => Ret::Indeterminate {
+                reason: format!("HTTP {s} {code}"),
+            },
+            (status, _) => Ret::Refused { status, code },
+        }
+    }
+
+    fn turn_ok(&self, resp: &InResponse) -> Ret {
+        let Some(body) = body_json(resp) else {
+            return Ret::Indeterminate {
+                reason: "200 with a body that is not JSON".into(),
+            };
+        };
+        let Some(version) = body.get("state_version").and_then(Value::as_u64) else {
+            return Ret::Indeterminate {
+                reason: "200 without state_version".into(),
+            };
+        };
+        Ret::Turn(TurnOk {
+            version,
+            status: body
+                .get("status")
+                .and_then(Value::as_str)
+                .and_then(Status::parse),
+            state: body.get("state").cloned().map(|s| self.snapshot(s)),
+            receipt: body
+                .get("receipt")
+                .and_then(|r| LogEntry::from_receipt(r).ok())
+                .map(Arc::new),
+        })
+    }
+
+    /// `POST /oap/session/create` by `convener`, scope `internal`/`confidential`.
+    pub async fn create(&self, convener: &Keypair, state: &Value) -> Result<Created, SetupError> {
+        let body = json!({
+            "envelope_version": "1.0",
+            "input": { "scope": { "ccc": "internal", "clearance": "confidential" }, "state": state },
+        });
+        let req = self
+            .request(convener, "POST", "/oap/session/create", Some(&body))
+            .map_err(SetupError::Sign)?;
+        let resp = self
+            .http
+            .send(&req)
+            .await
+            .map_err(|source| SetupError::Transport {
+                what: "create",
+                source,
+            })?;
+        let parsed = body_json(&resp);
+        let session_id = parsed
+            .as_ref()
+            .and_then(|b| b.get("session_id"))
+            .and_then(Value::as_str);
+        let version = parsed
+            .as_ref()
+            .and_then(|b| b.get("state_version"))
+            .and_then(Value::as_u64);
+        match (resp.status, session_id, version) {
+            (201, Some(id), Some(version)) => Ok(Created {
+                session_id: id.to_owned(),
+                version,
+            }),
+            (status, _, _) => Err(SetupError::Refused {
+                what: "create",
+                status,
+                body: truncated(&resp),
+            }),
+        }
+    }
+
+    /// An admission for `subject`, issued and signed by `convener`.
+    pub fn admission(convener: &Keypair, subject: &Keypair, session_id: &str) -> Option<Value> {
+        let spec = CredentialSpec::parse("admission(subject=newcomer)").ok()?;
+        spec.issue(&IssueInput {
+            issuer_did: &convener.did,
+            signer: convener,
+            subject_did: &subject.did,
+            session_id,
+            now: oap_wire::time::unix_now(),
+            fresh_nonce: fresh_nonce(),
+        })
+        .ok()
+    }
+
+    /// Sends a turn. A join carries an admission from `convener`.
+    pub async fn turn(&self, key: &Keypair, convener: &Keypair, session_id: &str, op: &Op) -> Ret {
+        let Some(t) = op.turn() else {
+            return Ret::Refused {
+                status: 0,
+                code: "not a turn".into(),
+            };
+        };
+        let (endpoint, input) = match op {
+            Op::Update { patch, .. } | Op::Replay { patch, .. } => {
+                ("update", json!({ "patch": &**patch }))
+            }
+            Op::Join { .. } => match Self::admission(convener, key, session_id) {
+                Some(admission) => ("join", json!({ "admission": admission })),
+                None => {
+                    return Ret::Refused {
+                        status: 0,
+                        code: "admission could not be issued".into(),
+                    };
+                }
+            },
+            Op::Leave { .. } => ("leave", json!({})),
+            Op::Pause { .. } => ("pause", json!({})),
+            Op::Resume { .. } => ("resume", json!({})),
+            Op::Read | Op::ReadLog { .. } => {
+                return Ret::Refused {
+                    status: 0,
+                    code: "not a turn".into(),
+                };
+            }
+        };
+        let body = envelope(session_id, t.turn_id, t.expected_version, input);
+        let path = format!("/oap/session/{session_id}/{endpoint}");
+        match self.send(key, "POST", &path, Some(&body)).await {
+            Ok(resp) if resp.status == 200 => self.turn_ok(&resp),
+            Ok(resp) => Self::failure(&resp),
+            Err(ret) => ret,
+        }
+    }
+
+    /// `GET /{id}/state`.
+    pub async fn read_state(&self, key: &Keypair, session_id: &str) -> Ret {
+        let path = format!("/oap/session/{session_id}/state");
+        let resp = match self.send(key, "GET", &path, None).await {
+            Ok(resp) if resp.status == 200 => resp,
+            Ok(resp) => return Self::failure(&resp),
+            Err(ret) => return ret,
+        };
+        let body = body_json(&resp);
+        let version = body
+            .as_ref()
+            .and_then(|b| b.get("state_version"))
+            .and_then(Value::as_u64);
+        let state = body.as_ref().and_then(|b| b.get("state")).cloned();
+        match (version, state) {
+            (Some(version), Some(state)) => Ret::State(StateRead {
+                version,
+                status: body
+                    .as_ref()
+                    .and_then(|b| b.get("status"))
+                    .and_then(Value::as_str)
+                    .and_then(Status::parse),
+                state: self.snapshot(state),
+            }),
+            _ => Ret::Indeterminate {
+                reason: "state read without state_version or state".into(),
+            },
+        }
+    }
+
+    /// One page of `GET /{id}/log`, and the raw receipts it held.
+    pub async fn read_log(
+        &self,
+        key: &Keypair,
+        session_id: &str,
+        from: u64,
+        limit: u64,
+    ) -> (Ret, Vec<Value>) {
+        let path = format!("/oap/session/{session_id}/log?from={from}&limit={limit}");
+        let resp = match self.send(key, "GET", &path, None).await {
+            Ok(resp) if resp.status == 200 => resp,
+            Ok(resp) => return (Self::failure(&resp), Vec::new()),
+            Err(ret) => return (ret, Vec::new()),
+        };
+        let body = body_json(&resp);
+        let raw: Option<Vec<Value>> = body
+            .as_ref()
+            .and_then(|b| b.get("receipts"))
+            .and_then(Value::as_array)
+            .cloned();
+        let next = body.as_ref().and_then(|b| b.get("next"));
+        let (Some(raw), Some(next)) = (raw, next) else {
+            return (
+                Ret::Indeterminate {
+                    reason: "log read without receipts or next".into(),
+                },
+                Vec::new(),
+            );
+        };
+        let entries: Option<Vec<Arc<LogEntry>>> = raw
+            .iter()
+            .map(|r| LogEntry::from_receipt(r).ok().map(Arc::new))
+            .collect();
+        match entries {
+            Some(entries) => (
+                Ret::Log(LogPage {
+                    from,
+                    entries,
+                    complete: next.is_null(),
+                }),
+                raw,
+            ),
+            None => (
+                Ret::Indeterminate {
+                    reason: "log page with a malformed receipt".into(),
+                },
+                raw,
+            ),
+        }
+    }
+
+    /// The whole log, page after page from version 0, as one complete page, and the raw
+    /// receipts (for `verify_chain`).
+    pub async fn read_full_log(&self, key: &Keypair, session_id: &str) -> (Ret, Vec<Value>) {
+        let mut all = Vec::new();
+        let mut raw_all = Vec::new();
+        let mut from = 0;
+        loop {
+            let (ret, raw) = self.read_log(key, session_id, from, MAX_PAGE).await;
+            raw_all.extend(raw);
+            match ret {
+                Ret::Log(page) => {
+                    let last = page.entries.last().map(|e| e.version);
+                    all.extend(page.entries);
+                    match last {
+                        Some(v) if !page.complete => from = v + 1,
+                        _ => {
+                            let page = LogPage {
+                                from: 0,
+                                entries: all,
+                                complete: true,
+                            };
+                            return (Ret::Log(page), raw_all);
+                        }
+                    }
+                }
+                other => return (other, raw_all),
+            }
+        }
+    }
+}
