@@ -1,14 +1,15 @@
 //! Convener credentials (profile §6): `SessionAdmission`, `SessionRevocation`,
 //! `SessionHandoff`.
 //!
-//! This module reads a credential's members from untrusted JSON and verifies its Data Integrity
-//! proof; the rules that relate a credential to the session (current convener, this session, the
-//! right subject, unused nonce, revocations) are applied by the turn logic, where each has its
-//! fault switch.
+//! This module reads a credential's members from untrusted JSON, verifies its Data Integrity
+//! proof, and applies the rules that relate it to the session (current convener, this session,
+//! the right subject, expiry, unused nonce, revocations), each with its fault switch.
 
 use serde_json::Value;
 
 use super::ccc::Scope;
+use super::{Engine, EngineError, SessionHead};
+use crate::faults::Fault;
 
 /// Which credential a turn expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,6 +155,75 @@ pub fn verify_proof(doc: &Value, issuer: &str) -> Result<(), String> {
         return Err("the proof's signer is not the issuer".into());
     }
     Ok(())
+}
+
+impl Engine {
+    /// The credential rules of profile §6, each with its fault switch.
+    pub(super) async fn check_credential(
+        &self,
+        head: &SessionHead,
+        doc: &Value,
+        kind: Kind,
+        actor: &str,
+    ) -> Result<Credential, EngineError> {
+        let invalid = |why: &str| EngineError::InvalidCredential(why.to_owned());
+        let cred = parse(doc, kind).map_err(EngineError::InvalidCredential)?;
+        if !self.fault(Fault::SkipCredentialProofCheck) {
+            verify_proof(doc, &cred.issuer).map_err(EngineError::InvalidCredential)?;
+        }
+        let issuer_ok = cred.issuer == head.convener
+            || (self.fault(Fault::OldConvenerKeepsAuthority)
+                && head.former_conveners.contains(&cred.issuer));
+        if !issuer_ok {
+            return Err(invalid("the issuer is not the session's current convener"));
+        }
+        if cred.session_id != head.session_id && !self.fault(Fault::AcceptCredentialForOtherSession)
+        {
+            return Err(invalid("the credential is for another session"));
+        }
+        let subject_ok = match kind {
+            Kind::Admission => {
+                cred.subject == actor || self.fault(Fault::AcceptCredentialForOtherSubject)
+            }
+            Kind::Revocation | Kind::Handoff => {
+                cred.subject != head.convener && head.is_participant(&cred.subject)
+            }
+        };
+        if !subject_ok {
+            return Err(invalid(match kind {
+                Kind::Admission => "the admission's subject is not the requesting actor",
+                _ => "the subject is not a current participant other than the convener",
+            }));
+        }
+        if let Some(expires_at) = cred.expires_at
+            && expires_at <= self.now()
+        {
+            return Err(invalid("the credential has expired"));
+        }
+        if !self.fault(Fault::ReuseAdmissionNonce) {
+            let (id, nonce) = (head.session_id.clone(), cred.nonce.clone());
+            if self
+                .blocking(move |s| s.credential_nonce_used(&id, &nonce))
+                .await?
+            {
+                return Err(invalid(
+                    "the credential's nonce was already used in this session",
+                ));
+            }
+        }
+        if kind == Kind::Admission
+            && !self.fault(Fault::AdmitRevokedSubject)
+            && head
+                .revocations
+                .get(&cred.subject)
+                .is_some_and(|at| cred.issued_at <= *at)
+        {
+            return Err(invalid(
+                "the admission was issued before a revocation of its subject",
+            ));
+        }
+        Ok(cred)
+    }
 }
 
 #[cfg(test)]

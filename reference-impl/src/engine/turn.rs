@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::faults::Fault;
 use crate::store::{ReceiptRow, RequestNonce, SessionRow, Write};
 
-use super::credentials::{self, Credential, Kind};
+use super::credentials::Kind;
 use super::receipts::{self, Facts, Link};
 use super::{
     CreateRequest, Engine, EngineError, Op, Participant, SessionHead, Slot, Status, TurnOutcome,
@@ -428,73 +428,6 @@ impl Engine {
             credential_nonce: credential.map(|c| c.nonce),
             output,
         })
-    }
-
-    /// The credential rules of profile §6, each with its fault switch.
-    async fn check_credential(
-        &self,
-        head: &SessionHead,
-        doc: &Value,
-        kind: Kind,
-        actor: &str,
-    ) -> Result<Credential, EngineError> {
-        let invalid = |why: &str| EngineError::InvalidCredential(why.to_owned());
-        let cred = credentials::parse(doc, kind).map_err(EngineError::InvalidCredential)?;
-        if !self.fault(Fault::SkipCredentialProofCheck) {
-            credentials::verify_proof(doc, &cred.issuer).map_err(EngineError::InvalidCredential)?;
-        }
-        let issuer_ok = cred.issuer == head.convener
-            || (self.fault(Fault::OldConvenerKeepsAuthority)
-                && head.former_conveners.contains(&cred.issuer));
-        if !issuer_ok {
-            return Err(invalid("the issuer is not the session's current convener"));
-        }
-        if cred.session_id != head.session_id && !self.fault(Fault::AcceptCredentialForOtherSession)
-        {
-            return Err(invalid("the credential is for another session"));
-        }
-        let subject_ok = match kind {
-            Kind::Admission => {
-                cred.subject == actor || self.fault(Fault::AcceptCredentialForOtherSubject)
-            }
-            Kind::Revocation | Kind::Handoff => {
-                cred.subject != head.convener && head.is_participant(&cred.subject)
-            }
-        };
-        if !subject_ok {
-            return Err(invalid(match kind {
-                Kind::Admission => "the admission's subject is not the requesting actor",
-                _ => "the subject is not a current participant other than the convener",
-            }));
-        }
-        if let Some(expires_at) = cred.expires_at
-            && expires_at <= self.now()
-        {
-            return Err(invalid("the credential has expired"));
-        }
-        if !self.fault(Fault::ReuseAdmissionNonce) {
-            let (id, nonce) = (head.session_id.clone(), cred.nonce.clone());
-            if self
-                .blocking(move |s| s.credential_nonce_used(&id, &nonce))
-                .await?
-            {
-                return Err(invalid(
-                    "the credential's nonce was already used in this session",
-                ));
-            }
-        }
-        if kind == Kind::Admission
-            && !self.fault(Fault::AdmitRevokedSubject)
-            && head
-                .revocations
-                .get(&cred.subject)
-                .is_some_and(|at| cred.issued_at <= *at)
-        {
-            return Err(invalid(
-                "the admission was issued before a revocation of its subject",
-            ));
-        }
-        Ok(cred)
     }
 }
 
