@@ -15,8 +15,8 @@
 
 #[cfg(feature = "bundled")]
 mod bundled;
+mod console;
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,9 +27,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use oap_conform::client::{ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, SecretHeader};
 use oap_conform::expectations::Expectations;
 use oap_conform::run::{
-    RunError, RunOptions, counts, default_catalogue, execute, load_catalogue, prepare, selected,
+    RunError, RunOptions, default_catalogue, execute, load_catalogue, prepare, selected,
 };
-use oap_conform::runner::{Progress, VectorRun};
 use oap_conform::target::{HttpTarget, RestartHook, Target, command_restart_hook};
 use oap_conform::vector::{self, Binding};
 
@@ -161,7 +160,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let outcome =
                 oap_conform::report::verify::verify_report_command(&file, signer.as_deref());
             if outcome.exit_code == 0 {
-                say(&outcome.message);
+                console::say(&outcome.message);
             } else {
                 eprintln!("{}", outcome.message);
             }
@@ -171,7 +170,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let set = vector::load(&root)?;
             let opts = options(binding, filter, 1, 0, 60);
             for v in set.vectors.iter().filter(|v| selected(v, &opts)) {
-                say(&format!(
+                console::say(&format!(
                     "{}\t{}\t{}\t{}",
                     v.path,
                     v.vector.id,
@@ -190,12 +189,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             rt.block_on(run(*args, root, catalogue_path))
         }
     }
-}
-
-/// Prints a line on standard output; a closed pipe (`| head`) is not an error.
-fn say(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 fn level_str(l: vector::VectorLevel) -> &'static str {
@@ -226,16 +219,16 @@ fn explain(
     let set = vector::load(root)?;
     let (entries, _) = load_catalogue(catalogue)?;
     if let Some(e) = entries.iter().find(|e| e.id == id) {
-        say(&format!(
+        console::say(&format!(
             "{} ({}, {}, {})",
             e.id,
             e.level.as_str(),
             e.binding,
             e.source
         ));
-        say(&format!("\n{}\n", e.text));
+        console::say(&format!("\n{}\n", e.text));
         if let oap_conform::report::Testable::No(why) = &e.testable {
-            say(&format!("not testable black-box: {why}"));
+            console::say(&format!("not testable black-box: {why}"));
         }
         let vs: Vec<_> = set
             .vectors
@@ -243,10 +236,10 @@ fn explain(
             .filter(|v| v.vector.requirements.iter().any(|r| r == id))
             .collect();
         if vs.is_empty() {
-            say("no vector checks it");
+            console::say("no vector checks it");
         }
         for v in vs {
-            say(&format!(
+            console::say(&format!(
                 "  {}  {}  {}",
                 v.vector.id, v.path, v.vector.title
             ));
@@ -254,9 +247,9 @@ fn explain(
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(v) = set.find(id) {
-        say(&format!("{} ({}): {}", v.vector.id, v.path, v.vector.title));
+        console::say(&format!("{} ({}): {}", v.vector.id, v.path, v.vector.title));
         if let Some(d) = &v.vector.description {
-            say(&format!("\n{d}\n"));
+            console::say(&format!("\n{d}\n"));
         }
         for r in &v.vector.requirements {
             let text = entries
@@ -264,7 +257,7 @@ fn explain(
                 .find(|e| &e.id == r)
                 .map(|e| e.text.as_str())
                 .unwrap_or("(not in the catalogue)");
-            say(&format!("  {r}: {text}"));
+            console::say(&format!("  {r}: {text}"));
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -371,7 +364,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
         "oap-conform: {total} vectors against {url} (run {}, seed {seed})",
         ctx.run_id
     );
-    let progress = progress_reporter(total);
+    let progress = console::progress_reporter(total);
     let output = execute(
         ctx,
         &set,
@@ -390,7 +383,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
         b.shutdown().await;
     }
     let written = oap_conform::report::write_all(&output.report, &args.out, signing_key.as_ref())?;
-    print_summary(&output, &written.report_json);
+    console::print_summary(&output, &written.report_json);
     Ok(if output.gate {
         ExitCode::SUCCESS
     } else {
@@ -441,85 +434,4 @@ async fn start_bundled(
 #[cfg(not(feature = "bundled"))]
 async fn start_bundled(_: &RunArgs, _: &mut Slot) -> anyhow::Result<(String, Option<RestartHook>)> {
     bail!("no --target given, and this build has no bundled Tool (feature `bundled`)")
-}
-
-/// A progress bar on a terminal, plain lines otherwise.
-fn progress_reporter(total: usize) -> (Progress, Option<indicatif::ProgressBar>) {
-    if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        let b = bar.clone();
-        let p: Progress = Arc::new(move |r: &VectorRun| {
-            if r.status.is_failure() {
-                b.println(format!("{:<14} {}", r.status.as_str(), r.path));
-            }
-            b.set_message(r.path.clone());
-            b.inc(1);
-        });
-        (p, Some(bar))
-    } else {
-        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let p: Progress = Arc::new(move |r: &VectorRun| {
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            eprintln!(
-                "[{n:>4}/{total}] {:<14} {} ({} ms)",
-                r.status.as_str(),
-                r.path,
-                r.duration.as_millis()
-            );
-        });
-        (p, None)
-    }
-}
-
-fn print_summary(output: &oap_conform::run::RunOutput, report: &std::path::Path) {
-    let r = &output.report;
-    let line: Vec<String> = counts(r)
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{n} {}", s.as_str()))
-        .collect();
-    say(&format!("\nvectors: {}", line.join(", ")));
-    for v in r.vectors.iter().filter(|v| v.status.is_failure()) {
-        let known = v
-            .expected_failure
-            .as_deref()
-            .map(|k| format!(" [known: {k}]"))
-            .unwrap_or_default();
-        say(&format!(
-            "  {} {}: {}{known}",
-            v.status.as_str(),
-            v.path,
-            v.reason.as_deref().unwrap_or("")
-        ));
-    }
-    for s in &output.expectations.stale {
-        say(&format!(
-            "  stale expectation: {s} passes; remove it from the expectations file"
-        ));
-    }
-    say(&format!(
-        "verdict {}: {}",
-        r.verdict.level,
-        r.verdict.result.as_str().to_uppercase()
-    ));
-    for reason in r.verdict.reasons.iter().take(20) {
-        say(&format!("  - {reason}"));
-    }
-    if r.verdict.reasons.len() > 20 {
-        say(&format!(
-            "  … {} more in the report",
-            r.verdict.reasons.len() - 20
-        ));
-    }
-    if !r.verdict.warnings.is_empty() {
-        say(&format!(
-            "{} warning(s); see the report",
-            r.verdict.warnings.len()
-        ));
-    }
-    say(&format!("report: {}", report.display()));
 }

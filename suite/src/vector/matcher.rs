@@ -14,6 +14,7 @@
 use serde_json::Value;
 
 use super::model::{Matcher, Outcome};
+pub use super::pointer::{json_eq, pointer, remove_pointer, set_pointer, subset};
 use super::template::{Scope, expand_value};
 
 /// Problem bodies carry this `type` prefix before the code.
@@ -342,47 +343,6 @@ pub fn check_matcher(
     }
 }
 
-/// The value at a JSON pointer; `""` is the whole document.
-pub fn pointer<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    if path.is_empty() {
-        Some(doc)
-    } else {
-        doc.pointer(path)
-    }
-}
-
-/// JSON equality with numbers compared by value (`1 == 1.0`).
-pub fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i == j,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// `value` contains `pattern`: objects by subset, arrays element-wise, else equality.
-pub fn subset(value: &Value, pattern: &Value) -> bool {
-    match (value, pattern) {
-        (Value::Object(v), Value::Object(p)) => p
-            .iter()
-            .all(|(k, pv)| v.get(k).is_some_and(|vv| subset(vv, pv))),
-        (Value::Array(v), Value::Array(p)) => {
-            v.len() == p.len() && v.iter().zip(p).all(|(a, b)| subset(a, b))
-        }
-        _ => json_eq(value, pattern),
-    }
-}
-
 fn has_type(v: &Value, t: &str) -> bool {
     match t {
         "null" => v.is_null(),
@@ -444,59 +404,4 @@ pub fn expected_view(outcome: &Outcome, actual: &Actual<'_>, scope: &mut dyn Sco
         outcome.status.first()
     };
     serde_json::json!({ "status": status, "body": body })
-}
-
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
-}
-
-/// Sets the value at a pointer, creating objects on the way.
-pub fn set_pointer(doc: &mut Value, path: &str, value: Value) {
-    if path.is_empty() {
-        *doc = value;
-        return;
-    }
-    let mut cur = doc;
-    let tokens: Vec<String> = path.split('/').skip(1).map(unescape).collect();
-    for (i, token) in tokens.iter().enumerate() {
-        let last = i + 1 == tokens.len();
-        if !cur.is_object() && !cur.is_array() {
-            *cur = Value::Object(serde_json::Map::new());
-        }
-        let next = match cur {
-            Value::Array(items) => match token.parse::<usize>() {
-                Ok(idx) if idx < items.len() => items.get_mut(idx),
-                _ => return,
-            },
-            Value::Object(map) => Some(map.entry(token.clone()).or_insert(Value::Null)),
-            _ => return,
-        };
-        let Some(next) = next else { return };
-        if last {
-            *next = value;
-            return;
-        }
-        cur = next;
-    }
-}
-
-/// Removes the value at a pointer, if present.
-pub fn remove_pointer(doc: &mut Value, path: &str) {
-    let Some((parent, last)) = path.rsplit_once('/') else {
-        return;
-    };
-    let last = unescape(last);
-    match doc.pointer_mut(parent) {
-        Some(Value::Object(map)) => {
-            map.remove(&last);
-        }
-        Some(Value::Array(items)) => {
-            if let Ok(i) = last.parse::<usize>()
-                && i < items.len()
-            {
-                items.remove(i);
-            }
-        }
-        _ => {}
-    }
 }
