@@ -6,8 +6,9 @@
 #   fuzz/run.sh --planted [SECONDS]  build with the `planted-bug` feature and show that
 #                                    envelope_structured finds the planted parser panic
 #                                    within SECONDS (default 10)
-#   fuzz/run.sh --bench [SECONDS]    run every target SECONDS (default 30) and print the
-#                                    median exec/s of libFuzzer's status lines
+#   fuzz/run.sh --bench [SECONDS]    run every target SECONDS (default 30) from its seeds and
+#                                    print the median exec/s of libFuzzer's status lines and
+#                                    the runs per CPU second
 #
 # New corpus entries go to fuzz/corpus/TARGET/, crashes to fuzz/artifacts/TARGET/ (both
 # ignored by git). With FUZZ_SMOKE=1 (CI) each run starts from the seeds alone, in a
@@ -88,17 +89,33 @@ case "${1:-}" in
     exit 0
     ;;
   --bench)
+    # Each target runs alone from its seeds. Two figures: the median exec/s of libFuzzer's
+    # status lines (those after the first second, which all read 0), and runs per CPU second
+    # of the fuzzer process, which does not depend on what else the machine is running.
     seconds="${2:-30}"
     cargo fuzz build --sanitizer none >/dev/null 2>&1
-    printf '%-22s %12s %12s\n' target 'median exec/s' 'total runs'
+    host="$(rustc -vV | sed -n 's/^host: //p')"
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    printf '%-20s %14s %12s %8s %14s\n' target 'median exec/s' 'runs' 'CPU s' 'runs/CPU s'
+    TIMEFORMAT='%U %S'
     for target in $(targets); do
       log="$tmp/bench-$target.log"
-      fuzz "$target" "$seconds" "$log" || { echo "$target: crashed (see $log)" >&2; cp "$log" "fuzz/artifacts/$target.log"; }
-      median="$(grep -o 'exec/s: [0-9]*' "$log" | awk '{print $2}' | sort -n |
+      mkdir -p "$tmp/corpus-$target"
+      cpu="$( { time "fuzz/target/$host/release/$target" "$tmp/corpus-$target" "fuzz/seeds/$target" \
+        -max_total_time="$seconds" -timeout=10 -max_len=8192 -dict=fuzz/oap.dict \
+        -artifact_prefix="$tmp/" -print_final_stats=1 >"$log" 2>&1; } 2>&1 | tail -1)"
+      median="$(grep -o 'exec/s: [1-9][0-9]*' "$log" | awk '{print $2}' | sort -n |
         awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}')"
       runs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}')"
-      printf '%-22s %12s %12s\n' "$target" "$median" "${runs:-?}"
+      cpus="$(echo "$cpu" | awk '{printf "%.1f", $1 + $2}')"
+      per="$(awk -v r="${runs:-0}" -v c="$cpus" 'BEGIN {if (c > 0) printf "%d", r / c; else print 0}')"
+      printf '%-20s %14s %12s %8s %14s\n' "$target" "$median" "${runs:-?}" "$cpus" "$per"
+      if grep -q -E 'panicked|deadly signal' "$log"; then
+        echo "  $target crashed during the benchmark:" >&2
+        grep -m3 -A3 -E 'panicked|deadly signal' "$log" >&2
+      fi
     done
+    echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
     exit 0
     ;;
   ''|-h|--help)

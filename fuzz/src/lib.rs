@@ -5,6 +5,7 @@
 //! * [`generate`]: `Arbitrary` inputs that build those concrete inputs from fuzzer bytes;
 //! * [`planted`]: the parser the JSON targets call, which panics on a chosen input when the
 //!   `planted-bug` feature is on;
+//! * [`reference`]: properties of the reference Tool's parsers (`oap-ref`);
 //! * [`targets`]: one function per fuzz target, so each file in `fuzz_targets/` is one line;
 //! * [`seeds`]: the committed seed corpus, generated from the published vectors and the
 //!   profile's examples.
@@ -14,5 +15,6 @@
 pub mod generate;
 pub mod oracle;
 pub mod planted;
+pub mod reference;
 pub mod seeds;
 pub mod targets;

@@ -212,13 +212,15 @@ pub fn generate() -> Result<Seeds, String> {
         put("strict_json", format!("edge-{name}"), text.into_bytes());
     }
 
-    // envelope_structured and receipt_chain: generated cases only.
+    // envelope_structured, oap_ref_envelope and receipt_chain: generated cases only.
     for i in 0..24u64 {
-        put(
-            "envelope_structured",
-            format!("noise-{i:02}"),
-            noise(i, 64 + 24 * i as usize),
-        );
+        for target in ["envelope_structured", "oap_ref_envelope"] {
+            put(
+                target,
+                format!("noise-{i:02}"),
+                noise(i, 64 + 24 * i as usize),
+            );
+        }
         put(
             "receipt_chain",
             format!("noise-{i:02}"),

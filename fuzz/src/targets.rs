@@ -45,3 +45,8 @@ pub fn ids(data: &[u8]) {
 pub fn content_digest(data: &[u8]) {
     text::content_digest(data);
 }
+
+/// `oap_ref_envelope`: the reference Tool answers every generated envelope as the profile says.
+pub fn oap_ref_envelope(input: &EnvelopeInput) {
+    crate::reference::envelope_verdict(&input.0.body.0);
+}

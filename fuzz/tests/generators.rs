@@ -22,7 +22,9 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
 
 fn inputs<T: for<'a> Arbitrary<'a>>(n: u64) -> Vec<T> {
     (0..n)
-        .filter_map(|i| T::arbitrary_take_rest(Unstructured::new(&noise(i, 64 + (i as usize % 512)))).ok())
+        .filter_map(|i| {
+            T::arbitrary_take_rest(Unstructured::new(&noise(i, 64 + (i as usize % 512)))).ok()
+        })
         .collect()
 }
 
@@ -30,8 +32,16 @@ fn inputs<T: for<'a> Arbitrary<'a>>(n: u64) -> Vec<T> {
 fn envelopes_are_accepted_and_refused() {
     let all: Vec<EnvelopeInput> = inputs(2000);
     let accepted = all.iter().filter(|i| i.0.expect.is_some()).count();
-    assert!(accepted > all.len() / 10, "{accepted} of {} accepted", all.len());
-    assert!(accepted < all.len() * 9 / 10, "{accepted} of {} accepted", all.len());
+    assert!(
+        accepted > all.len() / 10,
+        "{accepted} of {} accepted",
+        all.len()
+    );
+    assert!(
+        accepted < all.len() * 9 / 10,
+        "{accepted} of {} accepted",
+        all.len()
+    );
 }
 
 #[test]
@@ -45,15 +55,25 @@ fn signed_requests_are_valid_and_changed() {
         })
         .collect();
     let valid = signed.iter().filter(|c| c.well_formed()).count();
-    let changed = signed.iter().filter(|c| c.well_formed() && c.change.is_some()).count();
-    assert!(valid > signed.len() / 2, "{valid} of {} well formed", signed.len());
+    let changed = signed
+        .iter()
+        .filter(|c| c.well_formed() && c.change.is_some())
+        .count();
+    assert!(
+        valid > signed.len() / 2,
+        "{valid} of {} well formed",
+        signed.len()
+    );
     assert!(changed > valid / 2, "{changed} of {valid} changed");
 }
 
 #[test]
 fn credentials_are_mutated() {
     let all: Vec<ProofInput> = inputs(500);
-    let mutated = all.iter().filter(|i| matches!(i.0, ProofCase::Mutated { .. })).count();
+    let mutated = all
+        .iter()
+        .filter(|i| matches!(i.0, ProofCase::Mutated { .. }))
+        .count();
     assert!(mutated > all.len() / 4);
     let chains: Vec<ChainInput> = inputs(500);
     assert!(chains.iter().filter(|c| !c.0.edits.is_empty()).count() > chains.len() / 2);

@@ -70,6 +70,9 @@ fn run(target: &str, data: &[u8]) {
             "envelope_structured" => EnvelopeInput::arbitrary_take_rest(u)
                 .map(|i| targets::envelope_structured(&i))
                 .is_ok(),
+            "oap_ref_envelope" => EnvelopeInput::arbitrary_take_rest(u)
+                .map(|i| targets::oap_ref_envelope(&i))
+                .is_ok(),
             "httpsig_headers" => SigInput::arbitrary_take_rest(u)
                 .map(|i| targets::httpsig_headers(&i))
                 .is_ok(),
