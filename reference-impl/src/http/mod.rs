@@ -1,8 +1,9 @@
 //! The OAP HTTP binding (RFC 0001 over HTTP + JSON, profile §2–§5).
 //!
-//! [`app`] builds the axum router with its tower layers (tracing, a timeout, a global
-//! concurrency limit); the 1 MiB body limit is enforced where bodies are read, so that it too
-//! answers with a problem body. Unknown paths and methods get problem bodies as well.
+//! [`app`] builds the axum router with its tower layers: tracing, the 1 MiB body limit (its bare
+//! 413 turned into a problem body; the request reader enforces the same limit on streamed
+//! bodies), a timeout and a global concurrency limit. Unknown paths and methods get problem
+//! bodies as well.
 
 pub mod auth;
 pub mod envelope;
@@ -56,6 +57,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/oap/invoke"),
 ];
 
+/// The body-limit layer answers an oversized `Content-Length` itself, without a problem body:
+/// give it one (PRF-ERR-1).
+async fn problem_for_bare_413<B>(resp: axum::http::Response<B>) -> axum::response::Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<tower::BoxError>,
+{
+    let is_problem = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == oap_wire::problem::PROBLEM_CONTENT_TYPE.as_bytes());
+    if resp.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE && !is_problem {
+        return ApiError::too_large(envelope::MAX_BODY_BYTES).into_response();
+    }
+    resp.map(axum::body::Body::new)
+}
+
 /// The OAP binding's router.
 pub fn app(state: AppState) -> Router {
     let routes = Router::new()
@@ -87,6 +105,10 @@ pub fn app(state: AppState) -> Router {
     routes.layer(
         ServiceBuilder::new()
             .layer(TraceLayer::new_for_http())
+            .layer(axum::middleware::map_response(problem_for_bare_413))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                envelope::MAX_BODY_BYTES,
+            ))
             .layer(HandleErrorLayer::new(|e: tower::BoxError| async move {
                 if e.is::<tower::timeout::error::Elapsed>() {
                     ApiError::new(503, "timeout", "the request took too long")

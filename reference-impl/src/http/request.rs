@@ -86,15 +86,26 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     }
     match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::too_large(MAX_BODY_BYTES))
-        }
+        Err(e) if is_length_limit(&*e) => Err(ApiError::too_large(MAX_BODY_BYTES)),
         Err(e) => Err(ApiError::new(
             400,
             "malformed_envelope",
             format!("reading the body: {e}"),
         )),
     }
+}
+
+/// Whether a body error is (or wraps) a length-limit error: the limit may have been hit by the
+/// tower body-limit layer's wrapper or by this module's own.
+fn is_length_limit(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<LengthLimitError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// `Content-Type` must be `application/json` (parameters such as `charset=utf-8` allowed).

@@ -153,3 +153,18 @@ fn arbitrary_bodies_never_answer_5xx() {
         .unwrap();
     assert_eq!(rt.block_on(tool.version(&a, &sid)), 1);
 }
+
+/// A declared `Content-Length` over the limit is refused by the body-limit layer, still with a
+/// problem body.
+#[tokio::test]
+async fn declared_oversize_is_a_problem() {
+    let tool = Tool::new();
+    let big = vec![b'x'; 1024 * 1024 + 10];
+    let req = http::Request::post("/oap/session/create")
+        .header("host", HOST)
+        .header("content-type", "application/json")
+        .header("content-length", big.len())
+        .body(axum::body::Body::from(big))
+        .unwrap();
+    assert_problem(&tool.send(req).await, 413, "payload_too_large");
+}
