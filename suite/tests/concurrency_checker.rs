@@ -758,3 +758,94 @@ proptest! {
         prop_assert!(report.breaks(fault.rule()), "seed {seed}, {fault:?}: {:?}", report.counts);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile histories: whatever a Tool answers, the checker reports and never panics.
+
+fn version() -> impl Strategy<Value = u64> {
+    prop_oneof![0u64..8, Just(u64::MAX), Just(u64::MAX - 1), any::<u64>()]
+}
+
+fn entry() -> impl Strategy<Value = Arc<LogEntry>> {
+    (
+        version(),
+        0u8..6,
+        0u8..6,
+        0u8..4,
+        proptest::option::of(0u8..4),
+    )
+        .prop_map(|(version, t, p, h, ph)| {
+            Arc::new(LogEntry {
+                version,
+                turn_id: key(&format!("t{t}")),
+                previous_turn_id: key(&format!("t{p}")),
+                receipt_hash: key(&format!("h{h}")),
+                prev_receipt_hash: ph.map(|x| key(&format!("h{x}"))),
+                state_digest: None,
+            })
+        })
+}
+
+fn arbitrary_ret() -> impl Strategy<Value = Ret> {
+    prop_oneof![
+        version().prop_map(ok),
+        (version(), 0u8..3).prop_map(|(v, s)| Ret::State(StateRead {
+            version: v,
+            status: None,
+            state: Snapshot::new(json!({ "k": s })),
+        })),
+        (
+            version(),
+            proptest::collection::vec(entry(), 0..6),
+            any::<bool>()
+        )
+            .prop_map(|(from, entries, complete)| Ret::Log(LogPage {
+                from,
+                entries,
+                complete,
+            })),
+        version().prop_map(conflict),
+        Just(Ret::DuplicateTurn),
+        Just(lost()),
+    ]
+}
+
+fn arbitrary_op() -> impl Strategy<Value = Operation> {
+    let op = prop_oneof![
+        (version(), 0u8..6, 0u8..3).prop_map(|(e, t, p)| Op::Update {
+            expected_version: e,
+            turn_id: key(&format!("t{t}")),
+            patch: Arc::new(json!({ "k": p })),
+        }),
+        (0u8..6).prop_map(|t| Op::Pause {
+            turn_id: key(&format!("t{t}"))
+        }),
+        Just(Op::Read),
+        version().prop_map(|from| Op::ReadLog { from }),
+    ];
+    (op, arbitrary_ret(), 0u32..4, any::<u64>(), any::<u64>()).prop_map(
+        |(op, ret, client, a, b)| Operation {
+            client,
+            op,
+            ret,
+            invoked: a.min(b),
+            returned: a.max(b),
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_histories_never_panic(
+        ops in proptest::collection::vec(arbitrary_op(), 0..40),
+        base in version(),
+        final_log in proptest::option::of(0usize..40),
+    ) {
+        let mut h = History::new(Base { version: base, ..Base::default() }, ops);
+        h.final_log = final_log.filter(|&i| i < h.ops.len()).map(|i| i as OpId);
+        let report = check(&h);
+        prop_assert!(report.total_violations() >= report.violations.len());
+    }
+}

@@ -266,8 +266,9 @@ pub fn inject(h: &mut History, fault: HistoryFault, rng: &mut StdRng) -> bool {
             let Some((r, v)) = pick(rng, &candidates) else {
                 return false;
             };
-            let Some(fp) = usize::try_from(v - h.base.version)
-                .ok()
+            let Some(fp) = v
+                .checked_sub(h.base.version)
+                .and_then(|d| usize::try_from(d).ok())
                 .and_then(|i| fps.get(i))
             else {
                 return false;

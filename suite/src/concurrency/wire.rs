@@ -383,8 +383,14 @@ impl SessionClient {
     }
 
     /// The whole log, page after page from version 0, as one complete page, and the raw
-    /// receipts (for `verify_chain`).
-    pub async fn read_full_log(&self, key: &Keypair, session_id: &str) -> (Ret, Vec<Value>) {
+    /// receipts (for `verify_chain`). A log that does not advance from page to page, or runs
+    /// past `max_receipts`, is returned as far as it was read, marked incomplete.
+    pub async fn read_full_log(
+        &self,
+        key: &Keypair,
+        session_id: &str,
+        max_receipts: usize,
+    ) -> (Ret, Vec<Value>) {
         let mut all = Vec::new();
         let mut raw_all = Vec::new();
         let mut from = 0;
@@ -395,13 +401,15 @@ impl SessionClient {
                 Ret::Log(page) => {
                     let last = page.entries.last().map(|e| e.version);
                     all.extend(page.entries);
-                    match last {
-                        Some(v) if !page.complete => from = v + 1,
+                    let next = last.and_then(|v| v.checked_add(1)).filter(|&n| n > from);
+                    match next {
+                        Some(n) if !page.complete && all.len() <= max_receipts => from = n,
                         _ => {
+                            let complete = page.complete && all.len() <= max_receipts;
                             let page = LogPage {
                                 from: 0,
                                 entries: all,
-                                complete: true,
+                                complete,
                             };
                             return (Ret::Log(page), raw_all);
                         }

@@ -297,7 +297,12 @@ async fn finish(shared: &Shared, session: &Session, mut ops: Vec<Operation>, see
     let observer = session.members.len() as ClientId;
     let key = &session.convener;
     let invoked = shared.now();
-    let (log, raw) = shared.client.read_full_log(key, &session.id).await;
+    // No correct log holds more receipts than the setup turns and the turns sent.
+    let bound = usize::try_from(session.base.version)
+        .unwrap_or(usize::MAX)
+        .saturating_add(ops.len())
+        .saturating_add(1);
+    let (log, raw) = shared.client.read_full_log(key, &session.id, bound).await;
     let returned = shared.now();
     ops.push(Operation {
         client: observer,

@@ -76,18 +76,19 @@ fn check_page(ctx: &mut Ctx<'_>, op: OpId, from: u64, entries: &[Arc<LogEntry>])
                 },
                 vec![op],
             ),
-            Some(p) if e.version != p.version + 1 => {
-                let kind = if e.version > p.version + 1 && e.previous_turn_id == p.turn_id {
-                    ViolationKind::DoubleIncrement {
-                        from: p.version,
-                        to: e.version,
-                    }
-                } else {
-                    ViolationKind::LogGap {
-                        after: Some(p.version),
-                        next: e.version,
-                    }
-                };
+            Some(p) if e.version != p.version.saturating_add(1) => {
+                let kind =
+                    if e.version > p.version.saturating_add(1) && e.previous_turn_id == p.turn_id {
+                        ViolationKind::DoubleIncrement {
+                            from: p.version,
+                            to: e.version,
+                        }
+                    } else {
+                        ViolationKind::LogGap {
+                            after: Some(p.version),
+                            next: e.version,
+                        }
+                    };
                 ctx.report(kind, vec![op]);
             }
             _ => {}
@@ -102,7 +103,7 @@ fn check_links(ctx: &mut Ctx<'_>, prev: Option<&Canon<'_>>, c: &Canon<'_>) {
         link,
     };
     match prev {
-        Some(p) if p.version + 1 == c.version => {
+        Some(p) if p.version.checked_add(1) == Some(c.version) => {
             if c.entry.previous_turn_id != p.entry.turn_id {
                 ctx.report(broken("previous_turn_id"), vec![c.op, p.op]);
             }

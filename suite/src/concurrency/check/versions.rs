@@ -67,7 +67,7 @@ impl Replay<'_> {
     fn index_of(&self, version: u64) -> Option<usize> {
         // Producers are dense from the base in a complete history: try the direct slot first.
         let direct = version
-            .checked_sub(self.base_version + 1)
+            .checked_sub(self.base_version.saturating_add(1))
             .and_then(|d| usize::try_from(d).ok())
             .filter(|&d| self.producers.get(d).is_some_and(|p| p.version == version));
         direct.or_else(|| {
@@ -303,7 +303,7 @@ fn check_increments(ctx: &mut Ctx<'_>, producers: &[Producer<'_>]) {
         if p.version == e.saturating_add(1) {
             continue;
         }
-        let predecessor_known = i > 0 && producers[i - 1].version + 1 == p.version;
+        let predecessor_known = i > 0 && producers[i - 1].version.checked_add(1) == Some(p.version);
         let kind = if p.version > e.saturating_add(1) && !predecessor_known {
             ViolationKind::DoubleIncrement {
                 from: e,
@@ -326,11 +326,11 @@ fn replay<'h>(ctx: &mut Ctx<'h>, log: &MergedLog<'_>, producers: Vec<Producer<'h
     let mut status = h.base.status;
     let mut fingerprints = Vec::with_capacity(producers.len());
     let mut statuses = Vec::with_capacity(producers.len());
-    let mut next = h.base.version + 1;
+    let mut next = h.base.version.saturating_add(1);
     let mut contiguous = true;
     for p in &producers {
         contiguous &= p.version == next;
-        next = p.version + 1;
+        next = p.version.saturating_add(1);
         let (true, Some(kind)) = (contiguous, p.kind) else {
             contiguous = false;
             fingerprints.push(None);
