@@ -22,7 +22,7 @@
 //! - [`plan`]: seeded, proptest-drawn workloads (who does what);
 //! - [`wire`]: a session's operations over HTTP, answers read into outcomes;
 //! - [`workload`]: the driver that races participants against a live Tool and records;
-//! - [`stress`]: the `oap-conform stress` entry point, recording, checking and summarising.
+//! - [`mod@stress`]: the `oap-conform stress` entry point, recording, checking and summarising.
 
 pub mod check;
 pub mod events;

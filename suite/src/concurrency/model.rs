@@ -7,7 +7,7 @@
 //! them, and a
 //! successful turn moves the version by exactly one and appends exactly one receipt linked to
 //! the previous one. The checkers replay acknowledged turns through the same transitions
-//! ([`next_status`], [`FingerprintedState::apply`]); the history generator drives the model
+//! (`next_status`, [`FingerprintedState::apply`]); the history generator drives the model
 //! directly to produce histories that are correct by construction.
 
 use std::sync::Arc;

@@ -4,14 +4,14 @@
 //! `v + 1`, so the versions themselves name the linearization order of the writes. That turns
 //! the general (NP-complete) linearizability search into a few sorted sweeps:
 //!
-//! 1. **the log** ([`log`]): every receipt served, by any log read or turn answer, is merged by
+//! 1. **the log** (`log`): every receipt served, by any log read or turn answer, is merged by
 //!    version; pages must be contiguous, links intact, receipts never served twice differently,
 //!    and each turn id must appear once;
-//! 2. **the versions** ([`versions`]): which operation produced each version (the
+//! 2. **the versions** (`versions`): which operation produced each version (the
 //!    acknowledgements, and the log for the indeterminate ones); acknowledged updates took
 //!    `expected + 1`, no two shared an `expected_version` or a version; the state is then
 //!    replayed in version order (RFC 7396) and compared with every state a client saw;
-//! 3. **real time** ([`realtime`]): every observed version was current inside the observing
+//! 3. **real time** (`realtime`): every observed version was current inside the observing
 //!    operation's window (not superseded before it started, not produced after it ended), and
 //!    every `version_conflict` and `duplicate_turn` is justified by what was current or applied
 //!    during the request.
