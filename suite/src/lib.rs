@@ -7,6 +7,16 @@
 //! into a verdict and files. The library never names the Tool it judges: the
 //! bundled reference Tool is started by the binary and handed in as a URL and
 //! a restart hook like any other target.
+//!
+//! Entry points:
+//!
+//! - [`run::prepare`] and [`run::execute`]: a whole run, from a target to a
+//!   [`report::RunReport`] with its verdict and the CI gate
+//!   ([`run::gate_holds`], with known failures from [`expectations`]);
+//! - [`runner::run_vector`]: one vector against one target;
+//! - [`trials::trials`]: the vector set as `libtest-mimic` trials, for
+//!   `cargo test` (see `tests/vectors.rs`);
+//! - [`vector::load()`]: the vector set, checked against its schema.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -8,7 +8,7 @@
 //! the transcript. The whole vector runs under a time budget, so no answer (or
 //! silence) of a Tool can hold the run.
 //!
-//! [`schedule`] runs a set of vectors concurrently, at most `jobs` at a time.
+//! [`schedule()`] runs a set of vectors concurrently, at most `jobs` at a time.
 //! Vectors that restart the Tool hold an exclusive lock for their whole run;
 //! every other vector holds it shared, so a restart never pulls the Tool from
 //! under another vector.
