@@ -1,0 +1,32 @@
+//! Replays the recorded inputs of the targets over the reference Tool (`fuzz/regressions/<target>/`),
+//! which `oap-wire`'s own replay (`suite/wire/tests/fuzz_regressions.rs`) cannot reach: each file is
+//! the case as JSON, as the target's `Debug` prints it (`fuzz/add-regression.sh`).
+
+use std::path::Path;
+
+use oap_fuzz::oracle::json::EnvelopeCase;
+use oap_fuzz::reference;
+
+#[test]
+fn every_recorded_reference_input_passes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions/oap_ref_envelope");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let case: EnvelopeCase = serde_json::from_slice(&data)
+            .unwrap_or_else(|e| panic!("{}: not a recorded case: {e}", file.display()));
+        reference::envelope_verdict(&case.body.0);
+    }
+}
