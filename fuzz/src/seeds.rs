@@ -1,5 +1,5 @@
 //! The committed seed corpus (`fuzz/seeds/<target>/`), generated here from the published
-//! vectors (`vectors/external/`), the profile's examples (`docs/profile.md`) and the oracle
+//! vectors (`external-vectors/`), the profile's examples (`docs/profile.md`) and the oracle
 //! fixtures. `cargo test --manifest-path fuzz/Cargo.toml` fails when the committed files differ
 //! from what this module generates; `OAP_FUZZ_BLESS=1` rewrites them.
 //!
@@ -18,9 +18,9 @@ use crate::oracle::fixtures;
 /// Seeds by target, then by file name.
 pub type Seeds = BTreeMap<&'static str, BTreeMap<String, Vec<u8>>>;
 
-/// `vectors/external/` in this repository.
+/// `external-vectors/` in this repository.
 pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/external")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../external-vectors")
 }
 
 fn read(rel: &str) -> Result<Vec<u8>, String> {

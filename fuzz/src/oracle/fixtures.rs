@@ -17,7 +17,7 @@ pub const SESSIONS: [&str; 2] = [
 
 /// The W3C `eddsa-jcs-2022` example of a signed document.
 const W3C_SIGNED: &str =
-    include_str!("../../../vectors/external/vc-di-eddsa-jcs-2022/signedJCS.json");
+    include_str!("../../../external-vectors/vc-di-eddsa-jcs-2022/signedJCS.json");
 
 /// The key pair with a seed of 32 copies of `seed`.
 pub fn key(seed: u8) -> Keypair {

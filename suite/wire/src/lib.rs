@@ -3,7 +3,7 @@
 //! Every format and cryptographic check of the wire profile (`docs/profile.md`) lives here as
 //! plain library code with no I/O, so that the reference Tool, the conformance suite and the fuzz
 //! targets all call the same functions, and each function is tested against its standard's
-//! published vectors (`vectors/external/`). Protocol logic (the session engine, the judge's
+//! published vectors (`external-vectors/`). Protocol logic (the session engine, the judge's
 //! expectations) deliberately lives elsewhere: this crate only answers "is this well formed and
 //! correctly signed?".
 //!

@@ -1,15 +1,15 @@
 //! Shared helpers for the vector tests: every vector is read from the repository's
-//! `vectors/external/`, never from outside the repository.
+//! `external-vectors/`, never from outside the repository.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// Path of a file under `vectors/external/`.
+/// Path of a file under `external-vectors/`.
 pub fn ext(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../vectors/external")
+        .join("../../external-vectors")
         .join(path)
 }
 
