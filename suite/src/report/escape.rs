@@ -32,60 +32,59 @@ fn needs_visible_escape(c: char) -> bool {
     !is_xml_char(c) || matches!(c, '\u{7f}'..='\u{9f}')
 }
 
-/// Text for an HTML element body or a double- or single-quoted attribute.
-pub fn html(s: &str) -> String {
+/// Writes `s` with each character that `entity` names replaced by its entity,
+/// and the characters no context may carry made visible.
+fn escape_with(s: &str, entity: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
     for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '`' => out.push_str("&#96;"),
-            '\r' => out.push_str("\\r"),
-            c if needs_visible_escape(c) => push_visible(&mut out, c),
-            c => out.push(c),
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None if needs_visible_escape(c) => push_visible(&mut out, c),
+            None => out.push(c),
         }
     }
     out
 }
 
+/// Text for an HTML element body or a double- or single-quoted attribute.
+pub fn html(s: &str) -> String {
+    escape_with(s, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        '`' => Some("&#96;"),
+        '\r' => Some("\\r"),
+        _ => None,
+    })
+}
+
 /// Text for XML character data.
 pub fn xml_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c if needs_visible_escape(c) => push_visible(&mut out, c),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(s, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '\r' => Some("&#13;"),
+        _ => None,
+    })
 }
 
 /// Text for a double-quoted XML attribute; line breaks and tabs are kept as
 /// character references so attribute normalisation does not eat them.
 pub fn xml_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if needs_visible_escape(c) => push_visible(&mut out, c),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_with(s, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&apos;"),
+        '\n' => Some("&#10;"),
+        '\r' => Some("&#13;"),
+        '\t' => Some("&#9;"),
+        _ => None,
+    })
 }
 
 /// Text for one Markdown table cell or list item: one line, at most
