@@ -25,6 +25,10 @@ pub enum EngineError {
     /// A convener operation by someone who is not the convener.
     #[error("only the session's convener may do this")]
     NotConvener,
+    /// An invitee-only AMP message (`SESSION_ACCEPT`, `SESSION_REJECT`) from a participant who
+    /// is not an invitee.
+    #[error("only an invitee may send this message")]
+    NotInvitee,
     /// A convener credential that does not verify or does not apply.
     #[error("invalid credential: {0}")]
     InvalidCredential(String),
@@ -40,6 +44,9 @@ pub enum EngineError {
     /// The session is paused.
     #[error("the session is paused")]
     SessionPaused,
+    /// An AMP session is suspended: `SESSION_MSG` and `SESSION_STATE` are refused.
+    #[error("the session is suspended")]
+    SessionSuspended,
     /// `pause` on a paused session or `resume` on an active one.
     #[error("invalid lifecycle transition: {0}")]
     InvalidTransition(String),
@@ -66,6 +73,14 @@ pub enum EngineError {
         /// The session's current `state_version`.
         current: u64,
     },
+    /// An AMP `SESSION_STATE` whose `expected_seq` is not the last history `seq`.
+    #[error("expected_seq {expected} but the last history seq is {current}")]
+    SeqConflict {
+        /// What the sender expected.
+        expected: u64,
+        /// The last history `seq`.
+        current: u64,
+    },
     /// The `turn_id` was already used in this session.
     #[error("turn_id {0} was already used in this session")]
     DuplicateTurn(String),
@@ -89,18 +104,22 @@ impl EngineError {
             EngineError::NotFound => "session_not_found",
             EngineError::NotParticipant => "not_participant",
             EngineError::NotConvener => "not_convener",
+            EngineError::NotInvitee => "not_invitee",
             EngineError::InvalidCredential(_) => "invalid_credential",
             EngineError::CccUnsatisfied(_) => "ccc_unsatisfied",
             EngineError::SessionClosed => "session_closed",
             EngineError::SessionExpired => "session_expired",
             EngineError::SessionPaused => "session_paused",
+            EngineError::SessionSuspended => "session_suspended",
             EngineError::InvalidTransition(_) => "invalid_transition",
             EngineError::ConvenerMustHandoff => "convener_must_handoff",
             EngineError::AlreadyParticipant => "already_participant",
             EngineError::ParticipantLimit(_) => "participant_limit",
             EngineError::SessionQuotaExceeded(_) => "session_quota_exceeded",
             EngineError::TtlExceedsLimit(_) => "ttl_exceeds_limit",
-            EngineError::VersionConflict { .. } => "version_conflict",
+            EngineError::VersionConflict { .. } | EngineError::SeqConflict { .. } => {
+                "version_conflict"
+            }
             EngineError::DuplicateTurn(_) => "duplicate_turn",
             EngineError::StateSchemaViolation(_) => "state_schema_violation",
             EngineError::Storage(_) => "storage_unavailable",
@@ -117,16 +136,19 @@ impl EngineError {
             EngineError::NotFound => 404,
             EngineError::NotParticipant
             | EngineError::NotConvener
+            | EngineError::NotInvitee
             | EngineError::InvalidCredential(_)
             | EngineError::CccUnsatisfied(_) => 403,
             EngineError::SessionClosed
             | EngineError::SessionExpired
             | EngineError::SessionPaused
+            | EngineError::SessionSuspended
             | EngineError::InvalidTransition(_)
             | EngineError::ConvenerMustHandoff
             | EngineError::AlreadyParticipant
             | EngineError::ParticipantLimit(_)
             | EngineError::VersionConflict { .. }
+            | EngineError::SeqConflict { .. }
             | EngineError::DuplicateTurn(_) => 409,
             EngineError::SessionQuotaExceeded(_) => 429,
             EngineError::StateSchemaViolation(_) => 422,

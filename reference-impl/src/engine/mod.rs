@@ -4,7 +4,8 @@
 //! authority and handoff, credentials, CCC, quotas, the lifecycle, receipts and the request
 //! replay cache. Bindings authenticate and parse, then call [`Engine::create`],
 //! [`Engine::turn`], [`Engine::state`], [`Engine::log`], [`Engine::delete`] or
-//! [`Engine::invoke`].
+//! [`Engine::invoke`]; the AMP binding calls [`Engine::amp_message`] and [`Engine::amp_state`]
+//! ([`amp`]).
 //!
 //! Concurrency: each session has a slot holding its head and a turn lock. A turn takes the
 //! lock, decides against the current head, submits its write to the store, waits until it is
@@ -14,6 +15,7 @@
 //! operations run in their own task, so a client that disconnects mid-turn can never leave a
 //! committed turn uninstalled.
 
+pub mod amp;
 pub mod ccc;
 pub mod clock;
 pub mod credentials;
@@ -25,6 +27,7 @@ mod replay;
 pub mod schema;
 mod turn;
 
+pub use amp::{AmpMessage, AmpOutcome, AmpRequest, AmpStatus};
 pub use error::EngineError;
 pub use model::{Participant, SessionHead, Status};
 pub use ops::{CreateRequest, LogPage, Op, TurnOutcome, TurnRequest};

@@ -75,6 +75,10 @@ pub struct SessionHead {
     /// issued at or before it are void.
     #[serde(default)]
     pub revocations: BTreeMap<String, i64>,
+    /// The AMP binding's part of the session, when the session was created by `SESSION_INIT`
+    /// (profile §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amp: Option<super::amp::AmpHead>,
 }
 
 impl SessionHead {

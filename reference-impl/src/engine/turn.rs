@@ -22,7 +22,7 @@ use super::{
 };
 
 /// Conveners whose create lock is kept before idle ones are dropped.
-const CREATORS_SOFT_LIMIT: usize = 10_000;
+pub(super) const CREATORS_SOFT_LIMIT: usize = 10_000;
 /// Default session lifetime.
 pub const DEFAULT_TTL_SECONDS: u64 = 3600;
 /// How long the `unserialised-read-modify-write` fault waits between its read and its write.
@@ -49,13 +49,7 @@ impl Engine {
     }
 
     async fn create_inner(&self, req: CreateRequest) -> Result<TurnOutcome, EngineError> {
-        let creator = {
-            let mut creators = lock(&self.inner.creators);
-            if creators.len() >= CREATORS_SOFT_LIMIT {
-                creators.retain(|_, c| Arc::strong_count(c) > 1);
-            }
-            creators.entry(req.actor.clone()).or_default().clone()
-        };
+        let creator = self.create_lock(&req.actor);
         let _one_create_per_convener = creator.lock().await;
         let now = self.now();
         let limits = *self.limits();
@@ -115,6 +109,7 @@ impl Engine {
             last_turn_id: turn_id.clone(),
             last_receipt_hash: issued.hash,
             revocations: Default::default(),
+            amp: None,
         };
         let slot = Arc::new(Slot::new(head.clone()));
         let mut turn_ids = slot.turn.lock().await;
@@ -232,6 +227,7 @@ impl Engine {
             }),
             credential_nonce,
             request_nonce,
+            history: None,
             allow_overwrite: self.fault(Fault::UnserialisedReadModifyWrite),
         };
         let ticket = self.inner.store.submit(write);
@@ -258,6 +254,12 @@ impl Engine {
         // 404: membership (anyone may try to join).
         if !matches!(req.op, Op::Join { .. }) {
             self.check_member(head, actor)?;
+        }
+        // An AMP session changes only through AMP messages (its history `seq` is its version + 1).
+        if head.amp.is_some() {
+            return Err(EngineError::InvalidTransition(
+                "this session is carried by the AMP binding".into(),
+            ));
         }
         // 403: authority and credentials.
         if req.op.is_convener_op() {

@@ -71,6 +71,30 @@ pub struct ReceiptRow {
     pub body: String,
 }
 
+/// One AMP history entry (profile §12.6), written with the engine turn that applied its message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// The entry's `seq` (the turn's `state_version` + 1).
+    pub seq: u64,
+    /// The sender's DID (`from`).
+    pub sender: String,
+    /// The sender's message `id`.
+    pub msg_id: String,
+    /// The message `type`.
+    pub kind: String,
+    /// The entry as serialised JSON.
+    pub entry: String,
+}
+
+/// What the store remembers of an applied AMP message, for answering its duplicates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedMessage {
+    /// The `seq` the message was given.
+    pub seq: u64,
+    /// The message `type`.
+    pub kind: String,
+}
+
 /// A request nonce to keep until `expires_at` (the replay cache's durable half).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestNonce {
@@ -95,6 +119,8 @@ pub enum Write {
         /// The nonce of the request that made the turn, committed with it so that the request
         /// costs one commit, not two.
         request_nonce: Option<RequestNonce>,
+        /// The AMP history entry of the message that made the turn (AMP binding only).
+        history: Option<Box<HistoryRow>>,
         /// Replace a receipt already stored at the same version instead of failing. Set only
         /// by the `unserialised-read-modify-write` fault, so the lost update it provokes is
         /// silent, as in a broken Tool, instead of being caught by the primary key.
@@ -159,6 +185,15 @@ pub trait Store: Send + Sync + 'static {
         through: u64,
         limit: usize,
     ) -> Result<Vec<ReceiptRow>, StoreError>;
+    /// The earliest applied AMP message of `sender` with message id `msg_id` in the session.
+    fn amp_message(
+        &self,
+        session_id: &str,
+        sender: &str,
+        msg_id: &str,
+    ) -> Result<Option<AppliedMessage>, StoreError>;
+    /// The session's AMP history entries with `seq ≤ through`, ascending (serialised JSON).
+    fn amp_history(&self, session_id: &str, through: u64) -> Result<Vec<String>, StoreError>;
     /// Whether a request nonce is stored and still unexpired at `now`.
     fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError>;
     /// Queues a write; the ticket resolves once it is durable.

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::writer::{self, Pending};
-use super::{ReceiptRow, Store, StoreError, Ticket, Write};
+use super::{AppliedMessage, ReceiptRow, Store, StoreError, Ticket, Write};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS credential_nonces (
     nonce TEXT NOT NULL,
     PRIMARY KEY (session_id, nonce)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS amp_history (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    msg_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS amp_history_by_message ON amp_history (session_id, sender, msg_id);
 CREATE TABLE IF NOT EXISTS request_nonces (
     key BLOB PRIMARY KEY,
     expires_at INTEGER NOT NULL
@@ -243,6 +253,37 @@ impl Store for SqliteStore {
                     })
                 },
             )?;
+            rows.collect()
+        })
+    }
+
+    fn amp_message(
+        &self,
+        session_id: &str,
+        sender: &str,
+        msg_id: &str,
+    ) -> Result<Option<AppliedMessage>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT seq, kind FROM amp_history
+                 WHERE session_id = ?1 AND sender = ?2 AND msg_id = ?3 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![session_id, sender, msg_id], |r| {
+                Ok(AppliedMessage {
+                    seq: to_u64(r.get(0)?)?,
+                    kind: r.get(1)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    fn amp_history(&self, session_id: &str, through: u64) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT entry FROM amp_history WHERE session_id = ?1 AND seq <= ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![session_id, to_i64(through)], |r| r.get(0))?;
             rows.collect()
         })
     }

@@ -110,6 +110,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             receipt,
             credential_nonce,
             request_nonce,
+            history,
             allow_overwrite,
         } => {
             if let Some(n) = request_nonce {
@@ -141,6 +142,22 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
                     r.body
                 ])?;
             }
+            if let Some(h) = history {
+                let seq = i64::try_from(h.seq)
+                    .map_err(|_| StoreError::Corrupt("history seq beyond i64".into()))?;
+                conn.prepare_cached(
+                    "INSERT INTO amp_history (session_id, seq, sender, msg_id, kind, entry)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    session.session_id,
+                    seq,
+                    h.sender,
+                    h.msg_id,
+                    h.kind,
+                    h.entry
+                ])?;
+            }
             if let Some(nonce) = credential_nonce {
                 conn.prepare_cached(
                     "INSERT OR IGNORE INTO credential_nonces (session_id, nonce) VALUES (?1, ?2)",
@@ -153,6 +170,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             for sql in [
                 "DELETE FROM receipts WHERE session_id = ?1",
                 "DELETE FROM credential_nonces WHERE session_id = ?1",
+                "DELETE FROM amp_history WHERE session_id = ?1",
                 "DELETE FROM sessions WHERE id = ?1",
             ] {
                 conn.prepare_cached(sql)?.execute(params![session_id])?;

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use http::StatusCode;
 use oap_ref::engine::Engine;
 use oap_ref::engine::clock::ManualClock;
-use oap_ref::store::{ReceiptRow, SqliteStore, Store, StoreError, Ticket, Write};
+use oap_ref::store::{AppliedMessage, ReceiptRow, SqliteStore, Store, StoreError, Ticket, Write};
 use oap_ref::{AppState, Fault, FaultSet, Limits, app};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -330,6 +330,17 @@ impl Store for GatedStore {
         limit: usize,
     ) -> Result<Vec<ReceiptRow>, StoreError> {
         self.inner.receipts(id, from, through, limit)
+    }
+    fn amp_message(
+        &self,
+        id: &str,
+        sender: &str,
+        msg_id: &str,
+    ) -> Result<Option<AppliedMessage>, StoreError> {
+        self.inner.amp_message(id, sender, msg_id)
+    }
+    fn amp_history(&self, id: &str, through: u64) -> Result<Vec<String>, StoreError> {
+        self.inner.amp_history(id, through)
     }
     fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError> {
         self.inner.request_nonce_seen(key, now)
