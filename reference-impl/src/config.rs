@@ -20,6 +20,10 @@ pub struct Config {
     pub faults: FaultSet,
     /// Declared and enforced limits.
     pub limits: Limits,
+    /// Serve the AMP binding (profile §12) and list `"amp"` in the manifest's `bindings`
+    /// (PRF-MAN-8: exactly one implies the other). Off by default while the suite's AMP vector
+    /// set is incomplete, since a run certifies every binding the manifest declares.
+    pub amp: bool,
 }
 
 impl Default for Config {
@@ -30,6 +34,7 @@ impl Default for Config {
             public_url: None,
             faults: FaultSet::default(),
             limits: Limits::default(),
+            amp: false,
         }
     }
 }

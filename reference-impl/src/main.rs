@@ -32,6 +32,9 @@ enum Command {
         /// Switch on a test-only fault (repeatable; see `oap-ref faults`).
         #[arg(long = "fault", value_name = "NAME")]
         faults: Vec<Fault>,
+        /// Serve the AMP binding (profile §12) and declare it in the manifest.
+        #[arg(long)]
+        amp: bool,
     },
     /// List the test-only fault switches.
     Faults,
@@ -66,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
             data,
             public_url,
             faults,
+            amp,
         } => {
             let faults: FaultSet = faults.into_iter().collect();
             if !faults.is_empty() {
@@ -78,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
                 public_url,
                 faults,
                 limits: Limits::default(),
+                amp,
             };
             let running = oap_ref::serve(config).await.context("starting the Tool")?;
             let mut out = std::io::stdout();

@@ -50,6 +50,7 @@ pub fn open_state_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<A
     Ok(AppState {
         engine,
         public_url: config.public_url.clone(),
+        amp: config.amp,
     })
 }
 

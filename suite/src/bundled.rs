@@ -37,6 +37,7 @@ impl Bundled {
             public_url: None,
             faults,
             limits: Default::default(),
+            amp: false,
         };
         let running = oap_ref::serve(config.clone())
             .await

@@ -40,6 +40,11 @@ impl ApiError {
         &self.problem.code
     }
 
+    /// The human-readable `detail`.
+    pub fn detail(&self) -> &str {
+        &self.problem.detail
+    }
+
     /// 400 `malformed_envelope`.
     pub fn malformed(detail: impl Into<String>) -> Self {
         Self::new(400, "malformed_envelope", detail)

@@ -1,10 +1,13 @@
-//! The OAP HTTP binding (RFC 0001 over HTTP + JSON, profile §2–§5).
+//! The HTTP bindings: OAP (RFC 0001 over HTTP + JSON, profile §2–§5) and AMP (RFC 004, profile
+//! §12, [`amp`]), on one router and one engine.
 //!
 //! [`app`] builds the axum router with its tower layers: tracing, the 1 MiB body limit (its bare
 //! 413 turned into a problem body; the request reader enforces the same limit on streamed
 //! bodies), a timeout and a global concurrency limit. Unknown paths and methods get problem
 //! bodies as well.
 
+pub mod amp;
+pub mod amp_message;
 pub mod auth;
 pub mod envelope;
 pub mod error;
@@ -36,9 +39,12 @@ pub struct AppState {
     pub engine: Engine,
     /// The public base URL, when configured (else `http://` + `Host`).
     pub public_url: Option<String>,
+    /// Whether the AMP binding is served (and declared in the manifest).
+    pub amp: bool,
 }
 
-/// Every route of the OAP binding: `(method, path)`, as the OpenAPI document must describe them.
+/// Every route of both bindings: `(method, path)`, as the OpenAPI document must describe them
+/// (the AMP routes, under [`amp::PREFIX`], only when the binding is served).
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/oap/manifest"),
     ("get", "/oap/openapi.json"),
@@ -55,6 +61,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/oap/session/{id}/handoff"),
     ("post", "/oap/data_delete"),
     ("post", "/oap/invoke"),
+    ("post", amp::SESSION_PATH),
+    ("get", "/amp/session/{id}/state"),
 ];
 
 /// The body-limit layer answers an oversized `Content-Length` itself, without a problem body:
@@ -74,9 +82,9 @@ where
     resp.map(axum::body::Body::new)
 }
 
-/// The OAP binding's router.
+/// The Tool's router (both bindings).
 pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/oap/manifest", get(public::manifest))
         .route("/oap/openapi.json", get(public::openapi))
         .route(public::SCHEMA_PATH, get(public::state_schema))
@@ -91,7 +99,13 @@ pub fn app(state: AppState) -> Router {
         .route("/oap/session/{id}/resume", post(oap::resume))
         .route("/oap/session/{id}/handoff", post(oap::handoff))
         .route("/oap/data_delete", post(oap::data_delete))
-        .route("/oap/invoke", post(oap::invoke))
+        .route("/oap/invoke", post(oap::invoke));
+    if state.amp {
+        routes = routes
+            .route(amp::SESSION_PATH, post(amp::session))
+            .route("/amp/session/{id}/state", get(amp::state));
+    }
+    let routes = routes
         .fallback(|| async { ApiError::new(404, "not_found", "no such endpoint").into_response() })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -101,9 +115,10 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         })
-        .with_state(state);
+        .with_state(state.clone());
     routes.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(state, amp::amp_errors))
             .layer(TraceLayer::new_for_http())
             .layer(axum::middleware::map_response(problem_for_bare_413))
             .layer(tower_http::limit::RequestBodyLimitLayer::new(

@@ -25,7 +25,7 @@ fn json(status: StatusCode, body: Value) -> Response {
 }
 
 /// Runs `f` on an authenticated request and answers once the request's nonce is durable.
-async fn signed<F, Fut>(app: AppState, req: Request, f: F) -> Response
+pub(super) async fn signed<F, Fut>(app: AppState, req: Request, f: F) -> Response
 where
     F: FnOnce(AppState, Signed) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>>,

@@ -25,7 +25,7 @@ pub async fn manifest(State(app): State<AppState>, headers: HeaderMap) -> Respon
         "tool_did": app.engine.tool_did(),
         "name": "oap-ref",
         "conformance_level": "L4",
-        "bindings": ["oap"],
+        "bindings": if app.amp { vec!["oap", "amp"] } else { vec!["oap"] },
         "actions": ACTIONS,
         "auth": {
             "scheme": "rfc9421-ed25519",
@@ -63,12 +63,21 @@ pub async fn state_schema(State(app): State<AppState>, headers: HeaderMap) -> Re
         .into_response()
 }
 
-/// `GET /oap/openapi.json`.
-pub async fn openapi() -> Response {
+/// `GET /oap/openapi.json` (without the AMP paths when the AMP binding is not served).
+pub async fn openapi(State(app): State<AppState>) -> Response {
+    let body = if app.amp {
+        OPENAPI.to_owned()
+    } else {
+        let mut doc: Value = serde_json::from_str(OPENAPI).unwrap_or(Value::Null);
+        if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+            paths.retain(|p, _| !p.starts_with(super::amp::PREFIX));
+        }
+        doc.to_string()
+    };
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
+        body,
     )
         .into_response()
 }

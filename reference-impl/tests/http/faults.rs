@@ -385,6 +385,7 @@ async fn ack_scenario(faults: FaultSet) -> String {
     let state = AppState {
         engine,
         public_url: None,
+        amp: false,
     };
     let tool = Tool {
         router: app(state.clone()),

@@ -2,6 +2,7 @@
 //! properly signed requests, and through real sockets for restart and crash.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod amp;
 mod auth;
 mod bad_input;
 mod faults;

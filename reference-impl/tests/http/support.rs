@@ -32,10 +32,20 @@ impl Tool {
     }
 
     pub fn with_faults(faults: FaultSet) -> Tool {
+        Tool::build(faults, false)
+    }
+
+    /// A Tool serving the AMP binding too.
+    pub fn amp() -> Tool {
+        Tool::build(FaultSet::none(), true)
+    }
+
+    fn build(faults: FaultSet, amp: bool) -> Tool {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config {
             data_dir: dir.path().to_owned(),
             faults,
+            amp,
             ..Config::default()
         };
         let clock = ManualClock::new();
@@ -48,8 +58,8 @@ impl Tool {
         }
     }
 
-    /// Sends a request; returns status and JSON body (Null when the body is empty).
-    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+    /// Sends a request; returns status, `Content-Type` and body bytes.
+    pub async fn send_raw(&self, req: Request<Body>) -> (StatusCode, String, axum::body::Bytes) {
         let resp = self.router.clone().oneshot(req).await.expect("infallible");
         let status = resp.status();
         let ct = resp
@@ -59,6 +69,12 @@ impl Tool {
             .unwrap_or_default()
             .to_owned();
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, ct, bytes)
+    }
+
+    /// Sends a request; returns status and JSON body (Null when the body is empty).
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let (status, ct, bytes) = self.send_raw(req).await;
         if status.as_u16() >= 400 {
             assert_eq!(
                 ct, "application/problem+json",
