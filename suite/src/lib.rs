@@ -16,7 +16,8 @@
 //! - [`runner::run_vector`]: one vector against one target;
 //! - [`trials::trials`]: the vector set as `libtest-mimic` trials, for
 //!   `cargo test` (see `tests/vectors.rs`);
-//! - [`vector::load()`]: the vector set, checked against its schema.
+//! - [`vector::load()`]: the vector set, checked against its schema;
+//! - [`fuzz::fuzz`]: black-box fuzzing of a Tool's envelope handling.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -24,6 +25,7 @@ pub mod actors;
 pub mod client;
 pub mod concurrency;
 pub mod expectations;
+pub mod fuzz;
 pub mod recording;
 pub mod report;
 pub mod run;

@@ -7,6 +7,7 @@
 //! oap-conform list
 //! oap-conform explain ID
 //! oap-conform verify-report FILE
+//! oap-conform fuzz [--target URL] [--requests N | --duration S] [--seed S] [--out DIR]
 //! ```
 //!
 //! Without `--target`, `run` starts the bundled reference Tool in-process on a
@@ -67,6 +68,8 @@ enum Command {
         /// Requirement ID (`OAP-3.2-3`), vector id (`oap.lifecycle.001`) or vector path.
         id: String,
     },
+    /// Fuzz a Tool's envelope handling over the wire and write a fuzz report.
+    Fuzz(Box<FuzzArgs>),
     /// Check a report's signature and consistency offline.
     VerifyReport {
         /// The `report.json` file.
@@ -141,6 +144,37 @@ struct RunArgs {
     faults: Vec<String>,
 }
 
+#[derive(clap::Args)]
+struct FuzzArgs {
+    /// Base URL of the Tool (http or https). Default: the bundled reference Tool.
+    #[arg(long)]
+    target: Option<String>,
+    /// Fuzz requests to send (default 10000 unless --duration is given).
+    #[arg(long, conflicts_with = "duration")]
+    requests: Option<u64>,
+    /// Seconds to fuzz.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Seed of the mutations (default: random, recorded in the report).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write fuzz.json, fuzz.md and findings/.
+    #[arg(long, default_value = "reports/fuzz")]
+    out: PathBuf,
+    /// Sessions fuzzed in parallel.
+    #[arg(long, default_value_t = 16)]
+    jobs: usize,
+    /// Deadline of one request, in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Stop after this many findings.
+    #[arg(long, default_value_t = 20)]
+    max_findings: usize,
+    /// Start the bundled Tool with this fault switched on (suite self-test).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match dispatch(cli) {
@@ -187,6 +221,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 .build()
                 .context("starting the async runtime")?;
             rt.block_on(run(*args, root, catalogue_path))
+        }
+        Command::Fuzz(args) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(fuzz(*args))
         }
     }
 }
@@ -327,7 +368,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     let mut bundled_tool: Slot = None;
     let (url, hook): (String, Option<RestartHook>) = match &args.target {
         Some(url) => (url.clone(), None),
-        None => start_bundled(&args, &mut bundled_tool).await?,
+        None => start_bundled(&args.faults, &mut bundled_tool).await?,
     };
     let mut target = HttpTarget::new(&url, hook)?;
     let client = ClientConfig {
@@ -391,6 +432,65 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     })
 }
 
+async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    use oap_conform::fuzz::{Driver, FuzzOptions, report};
+    let mut bundled_tool: Slot = None;
+    let url = match &args.target {
+        Some(url) => url.clone(),
+        None => start_bundled(&args.faults, &mut bundled_tool).await?.0,
+    };
+    let target = HttpTarget::new(&url, None)?;
+    let client = oap_conform::client::HttpClient::new(ClientConfig {
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        secret_headers: Vec::new(),
+        use_env_proxy: !target.is_loopback(),
+    })?;
+    if let Err(e) = oap_conform::target::fetch_manifest(&client, target.base_url()).await
+        && matches!(e, oap_conform::target::TargetError::Unreachable { .. })
+    {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(3));
+    }
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let opts = FuzzOptions {
+        requests: match (args.requests, args.duration) {
+            (None, None) => Some(10_000),
+            (r, _) => r,
+        },
+        duration: args.duration.map(Duration::from_secs),
+        seed,
+        workers: args.jobs.max(1),
+        max_findings: args.max_findings.max(1),
+        ..FuzzOptions::default()
+    };
+    eprintln!("oap-conform fuzz: {url} (seed {seed})");
+    let driver = Driver::new(client, target.base_url());
+    let outcome = oap_conform::fuzz::fuzz(&driver, &opts).await;
+    #[cfg(feature = "bundled")]
+    if let Some(b) = bundled_tool {
+        b.shutdown().await;
+    }
+    let rep = outcome?;
+    let written = report::write(&rep, &args.out)?;
+    console::say(&format!(
+        "{} requests in {:.1} s ({} requests/s), {} findings; report: {}",
+        rep.requests,
+        rep.duration_ms as f64 / 1000.0,
+        rep.requests_per_second,
+        rep.findings.len(),
+        written.markdown.display()
+    ));
+    for f in &rep.findings {
+        console::say(&format!("  {} {}: {}", f.id, f.kind.as_str(), f.detail));
+    }
+    Ok(if rep.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// The bindings the manifest lists (`oap` when it lists none the suite knows).
 fn declared_bindings(manifest: &serde_json::Value) -> Vec<Binding> {
     let listed = |name: &str| {
@@ -415,11 +515,11 @@ type Slot = Option<std::convert::Infallible>;
 
 #[cfg(feature = "bundled")]
 async fn start_bundled(
-    args: &RunArgs,
+    names: &[String],
     slot: &mut Slot,
 ) -> anyhow::Result<(String, Option<RestartHook>)> {
     let mut faults = oap_ref::FaultSet::none();
-    for name in &args.faults {
+    for name in names {
         let f: oap_ref::Fault = name
             .parse()
             .map_err(|e| anyhow::anyhow!("--fault {name}: {e}"))?;
@@ -432,6 +532,9 @@ async fn start_bundled(
 }
 
 #[cfg(not(feature = "bundled"))]
-async fn start_bundled(_: &RunArgs, _: &mut Slot) -> anyhow::Result<(String, Option<RestartHook>)> {
+async fn start_bundled(
+    _: &[String],
+    _: &mut Slot,
+) -> anyhow::Result<(String, Option<RestartHook>)> {
     bail!("no --target given, and this build has no bundled Tool (feature `bundled`)")
 }
