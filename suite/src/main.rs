@@ -142,6 +142,10 @@ struct RunArgs {
     /// Start the bundled Tool with this fault switched on (suite self-test).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
+    /// After the vectors, send this many fuzzed requests (`oap-conform fuzz`) and put the
+    /// result in the report's `fuzz` member; a finding fails the run.
+    #[arg(long, default_value_t = 0)]
+    fuzz_requests: u64,
 }
 
 #[derive(clap::Args)]
@@ -386,6 +390,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     }
     let target: Arc<dyn Target> = Arc::new(target);
     let vt = opts.vector_timeout;
+    let fuzz_client = client.clone();
     let ctx = match prepare(target, client, &set, vt).await {
         Ok(ctx) => ctx,
         Err(RunError::Unreachable(e)) => {
@@ -406,7 +411,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
         ctx.run_id
     );
     let progress = console::progress_reporter(total);
-    let output = execute(
+    let mut output = execute(
         ctx,
         &set,
         &catalogue,
@@ -419,6 +424,9 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     if let Some(bar) = progress.1 {
         bar.finish_and_clear();
     }
+    if args.fuzz_requests > 0 {
+        fuzz_phase(&mut output, fuzz_client, &url, args.fuzz_requests, seed).await?;
+    }
     #[cfg(feature = "bundled")]
     if let Some(b) = bundled_tool {
         b.shutdown().await;
@@ -430,6 +438,42 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The fuzz phase of `run --fuzz-requests N`: fills the report's `fuzz` member; a finding
+/// fails the gate.
+async fn fuzz_phase(
+    output: &mut oap_conform::run::RunOutput,
+    client: ClientConfig,
+    url: &str,
+    requests: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    use oap_conform::fuzz::{Driver, FuzzOptions};
+    eprintln!("oap-conform: fuzzing with {requests} requests");
+    let driver = Driver::new(oap_conform::client::HttpClient::new(client)?, url);
+    let opts = FuzzOptions {
+        requests: Some(requests),
+        seed,
+        ..FuzzOptions::default()
+    };
+    match oap_conform::fuzz::fuzz(&driver, &opts).await {
+        Ok(rep) => {
+            if !rep.passed() {
+                output.gate = false;
+                output.report.verdict.warnings.push(format!(
+                    "fuzzing: {} findings (see the fuzz section)",
+                    rep.findings.len()
+                ));
+            }
+            output.report.fuzz = Some(serde_json::to_value(&rep)?);
+        }
+        Err(e) => {
+            output.gate = false;
+            output.report.verdict.warnings.push(format!("fuzzing: {e}"));
+        }
+    }
+    Ok(())
 }
 
 async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {

@@ -157,6 +157,21 @@ async fn found(fault: Fault, kind: FindingKind, seed: u64) {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&written.json).unwrap()).unwrap();
     assert_eq!(json["findings"][0]["kind"], kind.as_str());
+    assert_fits_report_schema(&json);
+}
+
+/// `fuzz.json` is the `fuzz` member of `report.json` (`$defs/fuzz` of its schema).
+fn assert_fits_report_schema(fuzz_json: &serde_json::Value) {
+    let text = std::fs::read_to_string(default_root().join("schema/report.schema.json")).unwrap();
+    let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let defs = schema["$defs"].take();
+    let sub = serde_json::json!({ "$defs": defs, "$ref": "#/$defs/fuzz" });
+    let validator = jsonschema::draft202012::new(&sub).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(fuzz_json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

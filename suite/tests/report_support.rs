@@ -163,7 +163,13 @@ pub fn sample_report() -> RunReport {
         requirements: Vec::new(),
         verdict: placeholder,
         verdicts_by_binding: BTreeMap::new(),
-        fuzz: Some(json!({"iterations": 1000, "crashes": 0})),
+        fuzz: Some(json!({
+            "target": "http://127.0.0.1:1", "seed": 7, "started_at": "2026-01-01T00:00:00Z",
+            "duration_ms": 500, "workers": 4, "requests": 1000, "requests_per_second": 2000.0,
+            "unsigned": 90, "must_reject": 700, "accepted": 80, "probes": 30,
+            "statuses": {"400": 600, "401": 320, "200": 80}, "mutations": {"delete": 250},
+            "findings": []
+        })),
         concurrency: None,
         proof: None,
     };

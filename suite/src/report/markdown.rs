@@ -247,6 +247,10 @@ pub fn render_markdown(report: &RunReport) -> String {
         out.push_str("\n</details>\n\n");
     }
 
+    if let Some(f) = &report.fuzz {
+        fuzz_section(&mut out, f);
+    }
+
     match report.proof.as_ref().and_then(proof_signer) {
         Some(did) => {
             let _ = writeln!(
@@ -258,4 +262,41 @@ pub fn render_markdown(report: &RunReport) -> String {
         None => out.push_str("This summary is not signed; `report.json` is the signed record.\n"),
     }
     out
+}
+
+/// The `fuzz` member (`oap-conform run --fuzz-requests N`): counts and findings.
+fn fuzz_section(out: &mut String, f: &serde_json::Value) {
+    let n = |k: &str| f.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let rate = f
+        .get("requests_per_second")
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or(0.0);
+    let findings = f
+        .get("findings")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "### Fuzzing: {} findings\n\n{} mutated requests ({rate} requests/s, seed {}): {} must be refused, {} accepted, {} session probes.\n",
+        findings.len(),
+        n("requests"),
+        n("seed"),
+        n("must_reject"),
+        n("accepted"),
+        n("probes")
+    );
+    for x in findings {
+        let s = |k: &str| x.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "- **{}** `{}`: {}",
+            md(s("id")),
+            md(s("kind")),
+            md(s("detail"))
+        );
+    }
+    if !findings.is_empty() {
+        out.push('\n');
+    }
 }
