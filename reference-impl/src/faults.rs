@@ -137,6 +137,21 @@ faults! {
     /// Closing a closed session appends a receipt.
     CloseNotIdempotent = "close-not-idempotent":
         "closing a closed session appends another receipt and bumps the version",
+    /// AMP: messages the status does not allow are applied.
+    AmpIllegalTransitions = "amp-illegal-transitions":
+        "AMP: apply messages the session's status does not allow (an invitee's SESSION_CLOSE closes the session; others are appended without a status change)",
+    /// AMP: the history served has a gap.
+    AmpHistoryGap = "amp-history-gap":
+        "AMP: omit the history entry with seq 2 from the session state",
+    /// AMP: a duplicate message id is applied again.
+    AmpApplyDuplicates = "amp-apply-duplicates":
+        "AMP: apply a message again when its (session_id, from, id) was already applied",
+    /// AMP: outsiders are treated as participants.
+    AmpAcceptOutsiders = "amp-accept-outsiders":
+        "AMP: accept messages and state reads from signers who are not participants of the session",
+    /// AMP: TTL expiry is ignored.
+    AmpIgnoreExpiry = "amp-ignore-expiry":
+        "AMP: ignore expires_at: expired sessions keep their status and accept messages",
 }
 
 impl fmt::Display for Fault {

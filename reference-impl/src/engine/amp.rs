@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::faults::Fault;
 use crate::store::{AppliedMessage, HistoryRow, ReceiptRow, RequestNonce, SessionRow, Write};
 
 use super::ccc::{Level, Scope};
@@ -191,15 +192,6 @@ pub enum AmpOutcome {
     },
 }
 
-/// The AMP status a participant sees: `closed` once `expires_at` has passed (PRF-AMP-15).
-pub fn amp_status(head: &SessionHead, amp: &AmpHead, now: i64) -> &'static str {
-    if head.is_expired(now) {
-        AmpStatus::Closed.as_str()
-    } else {
-        amp.status.as_str()
-    }
-}
-
 /// The `seq` of a session's last history entry.
 fn last_seq(head: &SessionHead) -> u64 {
     head.state_version.saturating_add(1)
@@ -234,6 +226,28 @@ fn init_rejection(
 }
 
 impl Engine {
+    /// Whether the session has expired (never, with the `amp-ignore-expiry` fault).
+    fn amp_expired(&self, head: &SessionHead, now: i64) -> bool {
+        head.is_expired(now) && !self.fault(Fault::AmpIgnoreExpiry)
+    }
+
+    /// The AMP status a participant sees: `closed` once `expires_at` has passed (PRF-AMP-15).
+    fn amp_status(&self, head: &SessionHead, amp: &AmpHead, now: i64) -> &'static str {
+        if self.amp_expired(head, now) {
+            AmpStatus::Closed.as_str()
+        } else {
+            amp.status.as_str()
+        }
+    }
+
+    /// The membership rule (PRF-AMP-23), which the `amp-accept-outsiders` fault drops.
+    fn amp_member(&self, head: &SessionHead, actor: &str) -> Result<(), EngineError> {
+        if self.fault(Fault::AmpAcceptOutsiders) {
+            return Ok(());
+        }
+        self.check_member(head, actor)
+    }
+
     /// Applies (or refuses) one AMP message.
     pub async fn amp_message(&self, req: AmpRequest) -> Result<AmpOutcome, EngineError> {
         self.detached(move |engine| async move {
@@ -251,21 +265,24 @@ impl Engine {
         let slot = self.slot(session_id).await?;
         let head = slot.current().ok_or(EngineError::NotFound)?;
         let amp = head.amp.as_ref().ok_or(EngineError::NotFound)?;
-        self.check_member(&head, actor)?;
+        self.amp_member(&head, actor)?;
         let id = session_id.to_owned();
         let through = last_seq(&head);
         let rows = self.blocking(move |s| s.amp_history(&id, through)).await?;
-        let history = rows
+        let mut history = rows
             .iter()
             .map(|r| serde_json::from_str::<Value>(r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| EngineError::Internal(format!("stored history entry: {e}")))?;
+        if self.fault(Fault::AmpHistoryGap) {
+            history.retain(|e| e.get("seq") != Some(&json!(2)));
+        }
         let participants: Vec<&str> = head.participants.iter().map(|p| p.did.as_str()).collect();
         Ok(json!({
             "session_id": head.session_id,
             "created_at": head.created_at,
             "expires_at": head.expires_at,
-            "status": amp_status(&head, amp, self.now()),
+            "status": self.amp_status(&head, amp, self.now()),
             "participants": participants,
             "context": head.state,
             "history": history,
@@ -294,12 +311,13 @@ impl Engine {
 
     /// The answer to a duplicate: like the original's, with the current status.
     fn duplicate(
+        &self,
         head: &SessionHead,
         amp: &AmpHead,
         original: &AppliedMessage,
         now: i64,
     ) -> AmpOutcome {
-        let status = amp_status(head, amp, now);
+        let status = self.amp_status(head, amp, now);
         if original.kind == "SESSION_INIT" {
             AmpOutcome::Accepted {
                 expires_at: head.expires_at.clone(),
@@ -346,7 +364,7 @@ impl Engine {
                     && head.is_participant(&req.actor)
                     && let Some(original) = self.applied(&req).await?
                 {
-                    return Ok(Self::duplicate(&head, amp, &original, self.now()));
+                    return Ok(self.duplicate(&head, amp, &original, self.now()));
                 }
                 return Ok(AmpOutcome::Rejected("session_id_in_use"));
             }
@@ -436,11 +454,13 @@ impl Engine {
         let head = slot.current().ok_or(EngineError::NotFound)?;
         // 404: an OAP session is no AMP session; outsiders see no difference.
         let amp = head.amp.clone().ok_or(EngineError::NotFound)?;
-        self.check_member(&head, &req.actor)?;
+        self.amp_member(&head, &req.actor)?;
         let now = self.now();
         // Duplicates are answered like the original, whatever the status now.
-        if let Some(original) = self.applied(&req).await? {
-            return Ok(Self::duplicate(&head, &amp, &original, now));
+        if !self.fault(Fault::AmpApplyDuplicates)
+            && let Some(original) = self.applied(&req).await?
+        {
+            return Ok(self.duplicate(&head, &amp, &original, now));
         }
         let next_amp = self.amp_transition(&head, &amp, &req, now)?;
         let mut next = head.as_ref().clone();
@@ -507,7 +527,7 @@ impl Engine {
         if amp.status == AmpStatus::Closed {
             return Err(EngineError::SessionClosed);
         }
-        if head.is_expired(now) {
+        if self.amp_expired(head, now) {
             return Err(EngineError::SessionExpired);
         }
         let illegal = || {
@@ -556,6 +576,11 @@ impl Engine {
                     next.status = AmpStatus::Closed;
                 }
             }
+            // The broken Tool applies what it should refuse.
+            (AmpMessage::Close, _) if self.fault(Fault::AmpIllegalTransitions) => {
+                next.status = AmpStatus::Closed;
+            }
+            _ if self.fault(Fault::AmpIllegalTransitions) => {}
             _ => return illegal(),
         }
         Ok(next)
@@ -610,7 +635,7 @@ impl Engine {
             .amp
             .clone()
             .ok_or_else(|| EngineError::Internal("AMP turn without AMP head".into()))?;
-        let status = amp_status(&head, &amp, now);
+        let status = self.amp_status(&head, &amp, now);
         let outcome = if matches!(req.message, AmpMessage::Init { .. }) {
             AmpOutcome::Accepted {
                 expires_at: head.expires_at.clone(),

@@ -50,7 +50,7 @@ async fn send(tool: &Tool, req: Request<Body>) -> (StatusCode, Value) {
 }
 
 /// A message from `from` (`type`, `id`, `from`, `session_id`, plus `extra`).
-fn msg(from: &Agent, sid: &str, kind: &str, id: &str, extra: Value) -> Value {
+pub fn msg(from: &Agent, sid: &str, kind: &str, id: &str, extra: Value) -> Value {
     let mut m = json!({ "type": kind, "id": id, "from": from.did(), "session_id": sid });
     if let (Some(o), Value::Object(e)) = (m.as_object_mut(), extra) {
         o.extend(e);
@@ -58,11 +58,13 @@ fn msg(from: &Agent, sid: &str, kind: &str, id: &str, extra: Value) -> Value {
     m
 }
 
-async fn post(tool: &Tool, from: &Agent, body: &Value) -> (StatusCode, Value) {
+/// Posts a message signed by `from`.
+pub async fn post(tool: &Tool, from: &Agent, body: &Value) -> (StatusCode, Value) {
     send(tool, from.post(tool, PATH, body)).await
 }
 
-async fn state(tool: &Tool, who: &Agent, sid: &str) -> (StatusCode, Value) {
+/// Reads a session's AMP state as `who`.
+pub async fn state(tool: &Tool, who: &Agent, sid: &str) -> (StatusCode, Value) {
     send(tool, who.get(tool, &format!("{PATH}/{sid}/state"))).await
 }
 

@@ -13,6 +13,7 @@ use oap_ref::{AppState, Fault, FaultSet, Limits, app};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
+use crate::amp::{msg as amp_msg, post as amp_post, state as amp_state};
 use crate::support::*;
 
 /// Status and code of an answer, e.g. `"409 version_conflict"` or `"200"`.
@@ -29,8 +30,9 @@ where
     F: Fn(Arc<Tool>) -> Fut,
     Fut: Future<Output = String>,
 {
-    let off = scenario(Arc::new(Tool::new())).await;
-    let on = scenario(Arc::new(Tool::with_faults(FaultSet::one(fault)))).await;
+    // Both bindings are served, so that every fault can be shown on either.
+    let off = scenario(Arc::new(Tool::amp())).await;
+    let on = scenario(Arc::new(Tool::amp_with_faults(FaultSet::one(fault)))).await;
     (off, on)
 }
 
@@ -111,7 +113,76 @@ fn small_order_request(tool: &Tool) -> http::Request<axum::body::Body> {
         .unwrap()
 }
 
+/// An AMP reply as "200 <status>" or "<http> <reason>".
+fn amp_sc(got: &(StatusCode, Value)) -> String {
+    let (status, body) = got;
+    match body["type"].as_str() {
+        Some("SESSION_ERROR") => format!(
+            "{} {}",
+            status.as_u16(),
+            body["reason"].as_str().unwrap_or("")
+        ),
+        _ => format!(
+            "{} {}",
+            status.as_u16(),
+            body["status"].as_str().unwrap_or("")
+        ),
+    }
+}
+
+/// An active AMP session of `a` with the accepted invitee `b`.
+async fn amp_session(tool: &Tool, ttl: u64) -> (Agent, Agent, String) {
+    let (a, b) = (Agent::new(), Agent::new());
+    let sid = oap_wire::ids::SessionId::new().to_string();
+    let init = amp_msg(
+        &a,
+        &sid,
+        "SESSION_INIT",
+        "i",
+        json!({"purpose": "p", "ttl": ttl, "participants": [b.did()]}),
+    );
+    assert_eq!(amp_sc(&amp_post(tool, &a, &init).await), "200 init");
+    let accept = amp_msg(&b, &sid, "SESSION_ACCEPT", "ok", json!({}));
+    assert_eq!(amp_sc(&amp_post(tool, &b, &accept).await), "200 active");
+    (a, b, sid)
+}
+
+fn history_seqs(state: &Value) -> String {
+    let seqs: Vec<String> = state["history"]
+        .as_array()
+        .map(|h| h.iter().map(|e| e["seq"].to_string()).collect())
+        .unwrap_or_default();
+    seqs.join(" ")
+}
+
 fault_tests! {
+    amp_illegal_transitions: AmpIllegalTransitions => ("409 invalid_transition", "200 closed"), |tool| async move {
+        let (_, b, sid) = amp_session(&tool, 3600).await;
+        amp_sc(&amp_post(&tool, &b, &amp_msg(&b, &sid, "SESSION_CLOSE", "c", json!({}))).await)
+    };
+    amp_history_gap: AmpHistoryGap => ("1 2 3", "1 3"), |tool| async move {
+        let (a, _, sid) = amp_session(&tool, 3600).await;
+        amp_post(&tool, &a, &amp_msg(&a, &sid, "SESSION_MSG", "m", json!({"body": 1}))).await;
+        history_seqs(&amp_state(&tool, &a, &sid).await.1)
+    };
+    amp_apply_duplicates: AmpApplyDuplicates => ("3 3 | 1 2 3", "3 4 | 1 2 3 4"), |tool| async move {
+        let (a, _, sid) = amp_session(&tool, 3600).await;
+        let m = amp_msg(&a, &sid, "SESSION_MSG", "m", json!({"body": 1}));
+        let first = amp_post(&tool, &a, &m).await.1["seq"].clone();
+        let again = amp_post(&tool, &a, &m).await.1["seq"].clone();
+        format!("{first} {again} | {}", history_seqs(&amp_state(&tool, &a, &sid).await.1))
+    };
+    amp_accept_outsiders: AmpAcceptOutsiders => ("404 session_not_found", "200 active"), |tool| async move {
+        let (_, _, sid) = amp_session(&tool, 3600).await;
+        let outsider = Agent::new();
+        let m = amp_msg(&outsider, &sid, "SESSION_MSG", "m", json!({"body": "hijack"}));
+        amp_sc(&amp_post(&tool, &outsider, &m).await)
+    };
+    amp_ignore_expiry: AmpIgnoreExpiry => ("409 session_expired", "200 active"), |tool| async move {
+        let (a, _, sid) = amp_session(&tool, 5).await;
+        tool.clock.advance(5);
+        amp_sc(&amp_post(&tool, &a, &amp_msg(&a, &sid, "SESSION_MSG", "late", json!({"body": 1}))).await)
+    };
     skip_expected_version_check: SkipExpectedVersionCheck => ("409 version_conflict", "200"), |tool| async move {
         let a = Agent::new();
         let sid = tool.create(&a).await;

@@ -40,6 +40,11 @@ impl Tool {
         Tool::build(FaultSet::none(), true)
     }
 
+    /// A Tool serving the AMP binding, with faults.
+    pub fn amp_with_faults(faults: FaultSet) -> Tool {
+        Tool::build(faults, true)
+    }
+
     fn build(faults: FaultSet, amp: bool) -> Tool {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config {
