@@ -22,6 +22,8 @@ pub mod http;
 pub mod identity;
 mod server;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 
 pub use config::{Config, Limits};
 pub use faults::{Fault, FaultSet};

@@ -48,7 +48,7 @@ fn bin() -> &'static Path {
 /// acknowledged, with the data directory.
 async fn load_and_kill(dir: &Path, faults: &[&str]) -> (Vec<SessionRun>, String) {
     let tool = ToolProcess::start(bin(), dir, faults);
-    let client = Client::new(&tool.url);
+    let client = Client::new(tool.url());
     let tool_did = client.tool_did().await;
     let acks = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -152,7 +152,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_turn() {
     );
 
     let tool = ToolProcess::start(bin(), dir.path(), &[]);
-    let client = Client::new(&tool.url);
+    let client = Client::new(tool.url());
     assert_eq!(client.tool_did().await, tool_did, "the Tool's key survives");
     for run in &runs {
         let found = inspect(&client, &tool_did, run).await;
@@ -207,7 +207,7 @@ async fn sigkill_with_ack_before_durable_is_reported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (runs, tool_did) = load_and_kill(dir.path(), &["ack-before-durable"]).await;
     let tool = ToolProcess::start(bin(), dir.path(), &[]);
-    let client = Client::new(&tool.url);
+    let client = Client::new(tool.url());
     let (mut acked, mut lost, mut broken_chains) = (0, 0, 0);
     for run in &runs {
         let found = inspect(&client, &tool_did, run).await;

@@ -5,28 +5,36 @@
 //!   --listen 127.0.0.1:0` (the binary next to this one, or `--tool-bin`; `--url` uses a Tool
 //!   already running), creates one session per convener, and drives signed `update` turns with
 //!   the correct `expected_version`, one in flight per session over its own keep-alive
-//!   connection, for `--duration` seconds. It reports throughput, p50/p99/max latency and
-//!   errors, then reads every session's log and checks that it holds one receipt per
-//!   acknowledged update plus the genesis and that the chain verifies (exit status 1 if not).
-//!   `--baseline` first runs the same client, with the same signing work per request, against a
-//!   bare axum handler in this process that does no work (200 `{}`), so that the ratio is
-//!   measured in the same run.
+//!   connection, for `--duration` seconds. The requests are signed before the timed window
+//!   (`--presign` per session: request `i` expects version `i`, which is what the answer to
+//!   request `i - 1` says), so that the client's signing does not compete with the Tool for the
+//!   CPU during the window; a session that runs out, or whose answer is not the expected one,
+//!   signs on the spot (counted). It reports throughput, p50/p99/max latency, errors, and the
+//!   CPU time of the client, the Tool and everything else during the window, then reads every
+//!   session's log and checks that it holds one receipt per acknowledged update plus the
+//!   genesis and that the chain verifies (exit status 1 if not). `--baseline` first runs the
+//!   same client, with the same pre-signed requests, against `oap-ref-load bare` in its own
+//!   process: a bare axum handler that does no work (200 `{}`), so that the ratio is measured
+//!   in the same run.
+//! - `oap-ref-load fsync`: the rate at which the disk makes small writes durable (raw
+//!   `fdatasync`, and SQLite commits with the Tool's settings), and what that bounds.
 //! - `oap-ref-load restart --sessions 100 --updates 999`: fills a data directory through HTTP
 //!   (here 100 × (genesis + 999) = 100,000 receipts), then three times starts the Tool in this
 //!   process with `oap_ref::serve` and times `serve()` to the first successful `GET state`.
 //!
-//! The client speaks plain HTTP/1.1 over loopback and signs every request with RFC 9421
-//! (`oap_wire::httpsig`) and an RFC 9530 digest, as any client of the Tool must.
+//! The client speaks plain HTTP/1.1 over loopback and signs every request with RFC 9421 and an
+//! RFC 9530 digest (`oap_ref::testing`, shared with the socket-level tests), as any client of
+//! the Tool must.
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Parser, Subcommand};
+use oap_ref::testing::{self, ChildServer};
 use oap_wire::Keypair;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
@@ -50,6 +58,10 @@ enum Mode {
         /// Concurrent sessions, each with its own convener and one update in flight.
         #[arg(long, default_value_t = 16)]
         sessions: usize,
+        /// Requests signed per session before the timed window (more are signed in the
+        /// window, and counted, if a session gets through them all).
+        #[arg(long, default_value_t = 12_000)]
+        presign: u64,
         /// Run the bare-handler baseline first, in the same run.
         #[arg(long)]
         baseline: bool,
@@ -62,6 +74,22 @@ enum Mode {
         /// Data directory for the started Tool (default: a fresh directory, removed after).
         #[arg(long)]
         data: Option<PathBuf>,
+    },
+    /// The bare handler of the baseline (answers 200 `{}`; prints `listening on URL`).
+    Bare,
+    /// How fast the disk under a directory makes small writes durable: raw `fdatasync` and
+    /// SQLite commits with the Tool's settings (WAL, `synchronous=FULL`).
+    Fsync {
+        /// Seconds per probe.
+        #[arg(long, default_value_t = 5)]
+        duration: u64,
+        /// Directory to probe (default: a fresh directory under the temporary directory, which
+        /// is where `updates` puts the Tool's data).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Sessions to compute the one-in-flight bound for.
+        #[arg(long, default_value_t = 16)]
+        sessions: u64,
     },
     /// Restart time with many receipts on disk.
     Restart {
@@ -104,7 +132,7 @@ impl Conn {
         })
     }
 
-    /// Sends one signed request and reads the answer: status and body.
+    /// Signs (now, fresh nonce) and sends one request; reads the answer: status and body.
     async fn send(
         &mut self,
         key: &Keypair,
@@ -112,37 +140,21 @@ impl Conn {
         path: &str,
         body: Option<&[u8]>,
     ) -> anyhow::Result<(u16, Vec<u8>)> {
-        let target = format!("http://{}{}", self.authority, path);
-        let digest = body.map(oap_wire::digest::content_digest);
-        let nonce = format!("n{}", ulid::Ulid::new());
-        let sig = oap_wire::httpsig::sign(
+        let request = testing::http1_request(
             key,
-            &oap_wire::httpsig::SignRequest {
-                method,
-                target_uri: &target,
-                content_type: body.map(|_| "application/json"),
-                content_digest: digest.as_deref(),
-                created: oap_wire::time::unix_now(),
-                nonce: &nonce,
-                label: "sig1",
-            },
+            &self.authority,
+            method,
+            path,
+            body,
+            oap_wire::time::unix_now(),
+            &testing::nonce(),
         );
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nhost: {}\r\nsignature-input: {}\r\nsignature: {}\r\n",
-            self.authority, sig.signature_input, sig.signature
-        );
-        if let Some(d) = &digest {
-            head.push_str(&format!(
-                "content-type: application/json\r\ncontent-digest: {d}\r\n"
-            ));
-        }
-        head.push_str(&format!(
-            "content-length: {}\r\n\r\n",
-            body.map_or(0, <[u8]>::len)
-        ));
-        let mut out = head.into_bytes();
-        out.extend_from_slice(body.unwrap_or_default());
-        self.io.get_mut().write_all(&out).await?;
+        self.send_raw(&request).await
+    }
+
+    /// Sends a request already written out (head and body) and reads the answer.
+    async fn send_raw(&mut self, request: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.io.get_mut().write_all(request).await?;
         self.read_response().await
     }
 
@@ -211,20 +223,6 @@ impl Conn {
     }
 }
 
-fn update_body(sid: &str, expected: u64, step: u64) -> Vec<u8> {
-    json!({
-        "envelope_version": "1.0",
-        "session": {
-            "session_id": sid,
-            "turn_id": oap_wire::ids::TurnId::new().to_string(),
-            "expected_version": expected,
-        },
-        "input": { "patch": { "step": step } },
-    })
-    .to_string()
-    .into_bytes()
-}
-
 async fn create_session(base: &str, key: &Keypair) -> anyhow::Result<String> {
     let mut conn = Conn::open(base).await?;
     let body = json!({ "envelope_version": "1.0",
@@ -279,15 +277,92 @@ async fn tool_did(base: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("no tool_did in the manifest"))
 }
 
+/// CPU time and load figures read from `/proc` (Linux), for the client/server split.
+mod cpu {
+    /// Clock ticks per second of `/proc/*/stat` (`USER_HZ`, 100 on every Linux platform this
+    /// runs on).
+    const TICKS_PER_SECOND: f64 = 100.0;
+
+    /// User + system CPU seconds of a process (`None`: this process), all threads.
+    pub fn process_seconds(pid: Option<u32>) -> Option<f64> {
+        let path = match pid {
+            Some(p) => format!("/proc/{p}/stat"),
+            None => "/proc/self/stat".to_owned(),
+        };
+        let stat = std::fs::read_to_string(path).ok()?;
+        // Fields after the command name (which may contain spaces) start with the state.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((utime + stime) / TICKS_PER_SECOND)
+    }
+
+    /// Busy CPU seconds of the whole machine (all cores; idle and iowait excluded).
+    pub fn machine_busy_seconds() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        let total: f64 = v.iter().take(8).sum();
+        let idle = v.get(3)? + v.get(4)?;
+        Some((total - idle) / TICKS_PER_SECOND)
+    }
+
+    /// The 1-minute load average.
+    pub fn load_average() -> String {
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| "?".to_owned())
+    }
+
+    /// A snapshot of the counters a phase's CPU report is computed from.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Snapshot {
+        client: Option<f64>,
+        server: Option<f64>,
+        machine: Option<f64>,
+    }
+
+    impl Snapshot {
+        pub fn take(server: Option<u32>) -> Snapshot {
+            Snapshot {
+                client: process_seconds(None),
+                server: server.and_then(|p| process_seconds(Some(p))),
+                machine: machine_busy_seconds(),
+            }
+        }
+
+        /// `client s, server s, other s` (the machine's busy time minus both) since `self`.
+        pub fn since(&self, later: &Snapshot) -> (Option<f64>, Option<f64>, Option<f64>) {
+            let d = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+            let client = d(self.client, later.client);
+            let server = d(self.server, later.server);
+            let other = d(self.machine, later.machine)
+                .map(|m| m - client.unwrap_or(0.0) - server.unwrap_or(0.0));
+            (client, server, other)
+        }
+    }
+}
+
 /// What one phase measured.
 struct Outcome {
     ops: u64,
     errors: u64,
+    /// Requests signed during the timed window (the pre-signed ones ran out or went stale).
+    signed_inline: u64,
     elapsed: Duration,
     /// Latencies of acknowledged requests, sorted, in microseconds.
     lat_us: Vec<u64>,
     /// Acknowledged updates per session.
     acked: Vec<u64>,
+    /// CPU seconds during the window: client, server, everything else on the machine.
+    cpu: (Option<f64>, Option<f64>, Option<f64>),
+    /// 1-minute load average before and after the window.
+    load: (String, String),
 }
 
 impl Outcome {
@@ -305,62 +380,159 @@ impl Outcome {
 
     fn print(&self, name: &str) {
         println!(
-            "{name}: {} ok in {:.2} s = {:.0} ops/s; latency ms p50 {:.2} p99 {:.2} max {:.2}; errors {}",
+            "{name}: {} ok in {:.2} s = {:.0} ops/s; latency ms p50 {:.2} p99 {:.2} max {:.2}; errors {}; signed in the window {}",
             self.ops,
             self.elapsed.as_secs_f64(),
             self.rate(),
             self.pct_ms(0.50),
             self.pct_ms(0.99),
             self.lat_us.last().copied().unwrap_or(0) as f64 / 1000.0,
-            self.errors
+            self.errors,
+            self.signed_inline,
+        );
+        let secs = self.elapsed.as_secs_f64();
+        let show = |x: Option<f64>| match x {
+            Some(v) => format!(
+                "{v:.2} s ({:.0} % of one core, {:.0} µs per op)",
+                100.0 * v / secs,
+                1e6 * v / self.ops.max(1) as f64
+            ),
+            None => "n/a".to_owned(),
+        };
+        println!(
+            "  cpu: client {}; server {}; other processes {}; load average {} before, {} after",
+            show(self.cpu.0),
+            show(self.cpu.1),
+            show(self.cpu.2),
+            self.load.0,
+            self.load.1
         );
     }
 }
 
-/// One worker per session, each on its own connection, sending updates back to back with the
-/// `expected_version` learnt from the previous answer, for `duration`.
+/// The `expected_version` field of an answer (serde skips everything else without building it).
+#[derive(serde::Deserialize)]
+struct Ack {
+    state_version: Option<u64>,
+    current_version: Option<u64>,
+}
+
+/// One session's load: its key, id, and the requests signed before the window (the `i`-th
+/// expects version `i`).
+struct Worker {
+    key: Keypair,
+    sid: String,
+    presigned: Vec<Vec<u8>>,
+}
+
+/// Signs `per` updates of each session ahead of the window: request `i` expects version `i`,
+/// which is what the Tool's answer to request `i - 1` will say (one request in flight per
+/// session). Prints the client's signing cost per request.
+fn presign(authority: &str, sessions: &[(Keypair, String)], per: u64) -> Vec<Worker> {
+    let t = Instant::now();
+    let created = oap_wire::time::unix_now();
+    let workers: Vec<Worker> = sessions
+        .iter()
+        .map(|(key, sid)| {
+            let path = format!("/oap/session/{sid}/update");
+            let presigned = (0..per)
+                .map(|v| {
+                    let body = testing::update_body(sid, v, v + 1);
+                    testing::http1_request(
+                        key,
+                        authority,
+                        "POST",
+                        &path,
+                        Some(&body),
+                        created,
+                        &testing::nonce(),
+                    )
+                })
+                .collect();
+            Worker {
+                key: key.clone(),
+                sid: sid.clone(),
+                presigned,
+            }
+        })
+        .collect();
+    let n = per * sessions.len() as u64;
+    println!(
+        "pre-signed {n} requests in {:.2} s ({:.1} µs each: body, digest, Ed25519 signature, head)",
+        t.elapsed().as_secs_f64(),
+        t.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64
+    );
+    workers
+}
+
+/// One task per session, each on its own connection, sending updates back to back with the
+/// `expected_version` learnt from the previous answer, for `duration`. A request is taken from
+/// the session's pre-signed ones while they match that version; otherwise it is signed on the
+/// spot (and counted).
 async fn drive(
     base: &str,
-    sessions: &[(Keypair, String)],
+    workers: Vec<Worker>,
     duration: Duration,
+    server_pid: Option<u32>,
 ) -> anyhow::Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
+    let mut conns = Vec::new();
+    for _ in &workers {
+        conns.push(Conn::open(base).await?);
+    }
+    let load_before = cpu::load_average();
+    let before = cpu::Snapshot::take(server_pid);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for (key, sid) in sessions {
-        let (key, sid) = (key.clone(), sid.clone());
+    for (w, mut conn) in workers.into_iter().zip(conns) {
         let stop = stop.clone();
-        let mut conn = Conn::open(base).await?;
         tasks.push(tokio::spawn(async move {
             let mut version = 0u64;
             let mut lat = Vec::with_capacity(1 << 16);
-            let mut errors = 0u64;
-            let path = format!("/oap/session/{sid}/update");
+            let (mut errors, mut inline) = (0u64, 0u64);
+            let mut presigned_valid = true;
+            let path = format!("/oap/session/{}/update", w.sid);
             while !stop.load(Ordering::Relaxed) {
-                let body = update_body(&sid, version, version + 1);
                 let t0 = Instant::now();
-                match conn.send(&key, "POST", &path, Some(&body)).await {
+                let sent = match usize::try_from(version)
+                    .ok()
+                    .and_then(|v| w.presigned.get(v))
+                {
+                    Some(request) if presigned_valid => conn.send_raw(request).await,
+                    _ => {
+                        inline += 1;
+                        let body = testing::update_body(&w.sid, version, version + 1);
+                        conn.send(&w.key, "POST", &path, Some(&body)).await
+                    }
+                };
+                match sent {
                     Ok((200, resp)) => {
                         lat.push(t0.elapsed().as_micros() as u64);
-                        let v: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
-                        version = v["state_version"].as_u64().unwrap_or(version + 1);
+                        let ack: Option<Ack> = serde_json::from_slice(&resp).ok();
+                        version = ack.and_then(|a| a.state_version).unwrap_or(version + 1);
                     }
                     Ok((status, resp)) => {
                         errors += 1;
-                        let v: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
-                        eprintln!("update {sid}@{version}: {status} {v}");
-                        if let Some(cur) = v["current_version"].as_u64() {
+                        // The pre-signed sequence assumed this request would succeed.
+                        presigned_valid = false;
+                        eprintln!(
+                            "update {}@{version}: {status} {}",
+                            w.sid,
+                            String::from_utf8_lossy(&resp)
+                        );
+                        let ack: Option<Ack> = serde_json::from_slice(&resp).ok();
+                        if let Some(cur) = ack.and_then(|a| a.current_version) {
                             version = cur;
                         }
                     }
                     Err(e) => {
                         errors += 1;
-                        eprintln!("update {sid}@{version}: {e:#}");
+                        eprintln!("update {}@{version}: {e:#}", w.sid);
                         break;
                     }
                 }
             }
-            (lat, errors)
+            (lat, errors, inline)
         }));
     }
     tokio::time::sleep(duration).await;
@@ -368,82 +540,38 @@ async fn drive(
     let mut out = Outcome {
         ops: 0,
         errors: 0,
+        signed_inline: 0,
         elapsed: Duration::ZERO,
         lat_us: Vec::new(),
         acked: Vec::new(),
+        cpu: (None, None, None),
+        load: (load_before, String::new()),
     };
     for t in tasks {
-        let (lat, errors) = t.await?;
+        let (lat, errors, inline) = t.await?;
         out.ops += lat.len() as u64;
         out.acked.push(lat.len() as u64);
         out.errors += errors;
+        out.signed_inline += inline;
         out.lat_us.extend(lat);
     }
     out.elapsed = start.elapsed();
+    out.cpu = before.since(&cpu::Snapshot::take(server_pid));
+    out.load.1 = cpu::load_average();
     out.lat_us.sort_unstable();
     Ok(out)
 }
 
-/// A bare axum server in this process that answers every request 200 `{}`.
-async fn bare_handler() -> anyhow::Result<String> {
+/// `oap-ref-load bare`: an axum server that answers every request 200 `{}` and does no work,
+/// on the same runtime settings as the Tool (`#[tokio::main]`, one worker per core).
+async fn bare() -> anyhow::Result<()> {
     let router = axum::Router::new()
         .fallback(|| async { ([(http::header::CONTENT_TYPE, "application/json")], "{}") });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
-            eprintln!("baseline server: {e}");
-        }
-    });
-    Ok(format!("http://{addr}"))
-}
-
-/// The `oap-ref` binary as a child process; killed when dropped.
-struct ToolProcess {
-    child: Child,
-    url: String,
-}
-
-impl ToolProcess {
-    fn start(bin: &Path, data: &Path) -> anyhow::Result<ToolProcess> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let url = child.stdout.take().and_then(|stdout| {
-            let mut reader = std::io::BufReader::new(stdout);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match reader.read_line(&mut line) {
-                    Ok(n) if n > 0 => {}
-                    _ => return None,
-                }
-                if let Some(url) = line.trim().strip_prefix("listening on ") {
-                    return Some(url.to_owned());
-                }
-            }
-        });
-        match url {
-            Some(url) => Ok(ToolProcess { child, url }),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!("the Tool exited before listening")
-            }
-        }
-    }
-}
-
-impl Drop for ToolProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    println!("listening on http://{addr}");
+    axum::serve(listener, router).await?;
+    Ok(())
 }
 
 /// A directory that is removed when dropped unless it was given.
@@ -481,18 +609,32 @@ fn sibling_tool_bin() -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow!("no directory for {}", exe.display()))
 }
 
-async fn updates(
+fn authority(url: &str) -> anyhow::Result<String> {
+    Ok(url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("only http:// URLs: {url}"))?
+        .trim_end_matches('/')
+        .to_owned())
+}
+
+struct UpdatesArgs {
     duration: u64,
-    n: usize,
+    sessions: usize,
+    presign: u64,
     baseline: bool,
     url: Option<String>,
     tool_bin: Option<PathBuf>,
     data: Option<PathBuf>,
-) -> anyhow::Result<bool> {
-    let duration = Duration::from_secs(duration);
+}
+
+async fn updates(a: UpdatesArgs) -> anyhow::Result<bool> {
+    let duration = Duration::from_secs(a.duration);
+    let n = a.sessions;
     let mut base_rate = None;
-    if baseline {
-        let url = bare_handler().await?;
+    if a.baseline {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg("bare");
+        let server = ChildServer::start(cmd).context("starting the bare handler")?;
         let sessions: Vec<(Keypair, String)> = (0..n)
             .map(|_| {
                 (
@@ -501,19 +643,26 @@ async fn updates(
                 )
             })
             .collect();
-        let out = drive(&url, &sessions, duration).await?;
-        out.print("baseline (bare axum handler)");
+        let workers = presign(&authority(&server.url)?, &sessions, a.presign);
+        let out = drive(&server.url, workers, duration, Some(server.child.id())).await?;
+        out.print("baseline (bare axum handler, own process)");
         base_rate = Some(out.rate());
     }
-    let dir = DataDir::new(data)?;
-    let (_process, url) = match url {
+    let dir = DataDir::new(a.data)?;
+    let (process, url) = match a.url {
         Some(url) => (None, url),
         None => {
-            let bin = match tool_bin {
+            let bin = match a.tool_bin {
                 Some(b) => b,
                 None => sibling_tool_bin()?,
             };
-            let p = ToolProcess::start(&bin, &dir.path)?;
+            let mut cmd = ChildServer::tool_command(&bin, &dir.path, &[]);
+            if std::env::var_os("RUST_LOG").is_none() {
+                // The Tool's group-commit figures (commits, batch sizes) on standard error.
+                cmd.env("RUST_LOG", "warn,oap_ref::store::writer=debug");
+            }
+            let p =
+                ChildServer::start(cmd).with_context(|| format!("starting {}", bin.display()))?;
             let url = p.url.clone();
             (Some(p), url)
         }
@@ -525,7 +674,9 @@ async fn updates(
         let sid = create_session(&url, &key).await?;
         sessions.push((key, sid));
     }
-    let out = drive(&url, &sessions, duration).await?;
+    let workers = presign(&authority(&url)?, &sessions, a.presign);
+    let pid = process.as_ref().map(|p| p.child.id());
+    let out = drive(&url, workers, duration, pid).await?;
     out.print("oap-ref update");
     if let Some(b) = base_rate {
         println!("ratio oap-ref / baseline: {:.3}", out.rate() / b);
@@ -550,6 +701,101 @@ async fn updates(
         bad
     );
     Ok(bad == 0)
+}
+
+/// Latencies of one probe, in microseconds, sorted.
+fn report_probe(name: &str, mut lat_us: Vec<u64>, elapsed: Duration) -> f64 {
+    lat_us.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((lat_us.len().saturating_sub(1)) as f64 * p).round() as usize;
+        lat_us.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    };
+    let rate = lat_us.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "{name}: {} in {:.2} s = {rate:.0}/s; ms p50 {:.2} p99 {:.2} max {:.2}",
+        lat_us.len(),
+        elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    rate
+}
+
+/// Runs `step` back to back for `duration`; its latencies.
+fn probe(
+    duration: Duration,
+    mut step: impl FnMut() -> anyhow::Result<()>,
+) -> anyhow::Result<(Vec<u64>, Duration)> {
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    while start.elapsed() < duration {
+        let t = Instant::now();
+        step()?;
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+    Ok((lat, start.elapsed()))
+}
+
+/// `oap-ref-load fsync`: the durable-write rate of the disk, which bounds durable updates when
+/// each session has one update in flight (an update is answered only after the commit that
+/// holds it, so no session can go faster than one update per commit).
+fn fsync_probe(duration: Duration, dir: Option<PathBuf>, sessions: u64) -> anyhow::Result<bool> {
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    let dir = DataDir::new(dir)?;
+    println!(
+        "probing {} ({} s each; load average {})",
+        dir.path.display(),
+        duration.as_secs(),
+        cpu::load_average()
+    );
+    let page = [0x5au8; 4096];
+    // 1. Overwrite the same 4 KiB and fdatasync (a WAL being reused after a checkpoint).
+    let mut f = std::fs::File::create(dir.path.join("probe-overwrite"))?;
+    f.write_all(&page)?;
+    f.sync_all()?;
+    let (lat, el) = probe(duration, || {
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&page)?;
+        f.sync_data()?;
+        Ok(())
+    })?;
+    report_probe("write 4 KiB in place + fdatasync", lat, el);
+    // 2. Append 4 KiB and fdatasync (a growing WAL: the file size changes, so the journal
+    //    commits too).
+    let mut f = std::fs::File::create(dir.path.join("probe-append"))?;
+    let (lat, el) = probe(duration, || {
+        f.write_all(&page)?;
+        f.sync_data()?;
+        Ok(())
+    })?;
+    report_probe("append 4 KiB + fdatasync", lat, el);
+    // 3. SQLite with the store's settings: one transaction per commit, one ~1 KiB row each
+    //    (about the size of one update's head, receipt and nonce rows).
+    let conn = rusqlite::Connection::open(dir.path.join("probe.sqlite3"))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        bail!("journal_mode is {mode}, not wal");
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous=FULL; CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB NOT NULL);",
+    )?;
+    let row = vec![0x5au8; 1024];
+    let mut k = 0i64;
+    let (lat, el) = probe(duration, || {
+        k += 1;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        conn.prepare_cached("INSERT INTO t (k, v) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![k, &row])?;
+        conn.execute_batch("COMMIT")?;
+        Ok(())
+    })?;
+    let commits = report_probe("SQLite commit (WAL, synchronous=FULL, 1 KiB row)", lat, el);
+    println!(
+        "bound for {sessions} sessions with one update in flight each: {sessions} × {commits:.0} commits/s = {:.0} durable updates/s",
+        sessions as f64 * commits
+    );
+    Ok(true)
 }
 
 fn config(dir: &Path) -> oap_ref::Config {
@@ -579,7 +825,12 @@ async fn restart(
             let path = format!("/oap/session/{sid}/update");
             for v in 0..per {
                 let (status, resp) = conn
-                    .send(&key, "POST", &path, Some(&update_body(&sid, v, v + 1)))
+                    .send(
+                        &key,
+                        "POST",
+                        &path,
+                        Some(&testing::update_body(&sid, v, v + 1)),
+                    )
                     .await?;
                 if status != 200 {
                     bail!(
@@ -660,11 +911,32 @@ async fn main() -> anyhow::Result<()> {
         Mode::Updates {
             duration,
             sessions,
+            presign,
             baseline,
             url,
             tool_bin,
             data,
-        } => updates(duration, sessions, baseline, url, tool_bin, data).await?,
+        } => {
+            updates(UpdatesArgs {
+                duration,
+                sessions,
+                presign,
+                baseline,
+                url,
+                tool_bin,
+                data,
+            })
+            .await?
+        }
+        Mode::Bare => {
+            bare().await?;
+            true
+        }
+        Mode::Fsync {
+            duration,
+            dir,
+            sessions,
+        } => fsync_probe(Duration::from_secs(duration), dir, sessions)?,
         Mode::Restart {
             sessions,
             updates: per,

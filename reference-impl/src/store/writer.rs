@@ -20,6 +20,41 @@ use super::{RequestNonce, StoreError, Write};
 const MAX_BATCH: usize = 4096;
 /// How often expired request nonces are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(10);
+/// How often the group-commit figures are logged (at `debug`, target `oap_ref::store::writer`).
+const STATS_EVERY: Duration = Duration::from_secs(5);
+
+/// Group-commit figures since the last report.
+#[derive(Default)]
+struct Stats {
+    commits: u64,
+    writes: u64,
+    largest: usize,
+    busy: Duration,
+}
+
+impl Stats {
+    fn add(&mut self, writes: usize, took: Duration) {
+        self.commits += 1;
+        self.writes += writes as u64;
+        self.largest = self.largest.max(writes);
+        self.busy += took;
+    }
+
+    fn report(&mut self, interval: Duration) {
+        if self.commits > 0 {
+            tracing::debug!(
+                seconds = interval.as_secs_f64(),
+                commits = self.commits,
+                writes = self.writes,
+                mean_batch = self.writes as f64 / self.commits as f64,
+                largest_batch = self.largest,
+                mean_commit_ms = self.busy.as_secs_f64() * 1e3 / self.commits as f64,
+                "group commits"
+            );
+        }
+        *self = Stats::default();
+    }
+}
 
 /// A queued write and whom to tell when it is durable.
 pub(super) struct Pending {
@@ -30,6 +65,7 @@ pub(super) struct Pending {
 /// Runs the writer until the channel closes (shutdown: drains) or `abort` is set (drops).
 pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool>) {
     let mut last_purge = Instant::now();
+    let (mut stats, mut last_stats) = (Stats::default(), Instant::now());
     let mut batch: Vec<Pending> = Vec::new();
     loop {
         match rx.recv() {
@@ -50,7 +86,13 @@ pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool
         }
         let t = Instant::now();
         let results = commit_batch(&conn, &batch);
-        tracing::trace!(writes = batch.len(), elapsed = ?t.elapsed(), "group commit");
+        let took = t.elapsed();
+        tracing::trace!(writes = batch.len(), elapsed = ?took, "group commit");
+        stats.add(batch.len(), took);
+        if last_stats.elapsed() >= STATS_EVERY {
+            stats.report(last_stats.elapsed());
+            last_stats = Instant::now();
+        }
         for (p, r) in batch.drain(..).zip(results) {
             // The requester may have gone away; the write is durable all the same.
             let _ = p.ack.send(r);

@@ -1,33 +1,22 @@
 //! A signing HTTP client for a Tool behind a real socket, shared by the socket-level tests
-//! (`tests/crash.rs`, `tests/restart_scale.rs`) and the load generator (`examples/loadgen.rs`).
+//! (`tests/crash.rs`, `tests/restart_scale.rs`).
 //!
-//! Every request is signed with RFC 9421 (`oap-wire`'s `httpsig::sign`) over the absolute URL
-//! the client uses, with a fresh nonce, and carries an RFC 9530 digest when it has a body.
+//! Every request is signed with RFC 9421 over the absolute URL the client uses, with a fresh
+//! nonce, and carries an RFC 9530 digest when it has a body: the signing itself is
+//! `oap_ref::testing`, which the load generator (`oap-ref-load`) uses too.
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::Stdio;
 
 use oap_wire::Keypair;
 use serde_json::{Value, json};
 
-/// A fresh request nonce.
-pub fn nonce() -> String {
-    format!("n{}", ulid::Ulid::new())
-}
-
-/// A fresh turn id.
-pub fn trn() -> String {
-    oap_wire::ids::TurnId::new().to_string()
-}
+pub use oap_ref::testing::{nonce, turn_id as trn};
 
 /// An envelope for a session endpoint with a fresh turn id.
 pub fn env(session_id: &str, expected: Option<u64>, input: Value) -> Value {
-    let mut session = json!({ "session_id": session_id, "turn_id": trn() });
-    if let Some(v) = expected {
-        session["expected_version"] = json!(v);
-    }
-    json!({ "envelope_version": "1.0", "session": session, "input": input })
+    oap_ref::testing::envelope(session_id, expected, input)
 }
 
 /// One request, fully determined (so that it can be sent again byte for byte).
@@ -88,18 +77,13 @@ impl Client {
     /// Signs `s` as `key` and sends it; status and JSON body (Null when not JSON).
     pub async fn try_send(&self, key: &Keypair, s: &Sent) -> Result<(u16, Value), SendError> {
         let target = format!("{}{}", self.base, s.path);
-        let digest = s.body.as_deref().map(oap_wire::digest::content_digest);
-        let headers = oap_wire::httpsig::sign(
+        let auth = oap_ref::testing::sign(
             key,
-            &oap_wire::httpsig::SignRequest {
-                method: s.method,
-                target_uri: &target,
-                content_type: s.body.as_ref().map(|_| "application/json"),
-                content_digest: digest.as_deref(),
-                created: s.created,
-                nonce: &s.nonce,
-                label: "sig1",
-            },
+            s.method,
+            &target,
+            s.body.as_deref(),
+            s.created,
+            &s.nonce,
         );
         let method = if s.method == "GET" {
             reqwest::Method::GET
@@ -109,9 +93,9 @@ impl Client {
         let mut req = self
             .http
             .request(method, &target)
-            .header("signature-input", headers.signature_input)
-            .header("signature", headers.signature);
-        if let (Some(body), Some(d)) = (&s.body, &digest) {
+            .header("signature-input", auth.signature_input)
+            .header("signature", auth.signature);
+        if let (Some(body), Some(d)) = (&s.body, &auth.content_digest) {
             req = req
                 .header("content-type", "application/json")
                 .header("content-digest", d)
@@ -209,65 +193,25 @@ impl Client {
     }
 }
 
-/// The `oap-ref` binary running as a child process.
-pub struct ToolProcess {
-    /// The child.
-    pub child: Child,
-    /// Its base URL.
-    pub url: String,
-    /// Kept open so the child never writes to a closed pipe.
-    _stdout: std::io::BufReader<ChildStdout>,
-}
+/// The `oap-ref` binary running as a child process (killed when dropped).
+pub struct ToolProcess(oap_ref::testing::ChildServer);
 
 impl ToolProcess {
     /// Starts `bin serve --listen 127.0.0.1:0 --data DIR [--fault F]…` and waits for its
     /// `listening on URL` line.
     pub fn start(bin: &Path, data: &Path, faults: &[&str]) -> ToolProcess {
-        use std::io::BufRead as _;
-        let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
-        let mut child = cmd.spawn().expect("starting the Tool binary");
-        let Some(stdout) = child.stdout.take() else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no stdout from the Tool");
-        };
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        loop {
-            line.clear();
-            if !matches!(reader.read_line(&mut line), Ok(n) if n > 0) {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the Tool exited before listening");
-            }
-            if let Some(url) = line.trim().strip_prefix("listening on ") {
-                return ToolProcess {
-                    child,
-                    url: url.to_owned(),
-                    _stdout: reader,
-                };
-            }
-        }
+        let mut cmd = oap_ref::testing::ChildServer::tool_command(bin, data, faults);
+        cmd.stderr(Stdio::null());
+        ToolProcess(oap_ref::testing::ChildServer::start(cmd).expect("starting the Tool binary"))
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> &str {
+        &self.0.url
     }
 
     /// SIGKILL (on unix) and reap.
-    pub fn kill(mut self) {
-        self.child.kill().expect("killing the Tool");
-        self.child.wait().expect("reaping the Tool");
-    }
-}
-
-impl Drop for ToolProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn kill(self) {
+        self.0.kill().expect("killing and reaping the Tool");
     }
 }
