@@ -8,6 +8,9 @@
 //! the window (`stale_signature`), and the nonce unused (`replayed_request`). Only a request
 //! that passes them all has an *actor*; its nonce is then recorded durably before the answer.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use axum::http::{HeaderMap, Method, Uri, header};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use oap_wire::httpsig::{self, HttpSigError, ParsedSignature, RequestParts};
@@ -185,8 +188,30 @@ fn check_components(
         return lenient_key(&parsed.keyid)
             .ok_or_else(|| bad("keyid is not an Ed25519 did:key".into()));
     }
-    oap_wire::didkey::public_key_from_did(&parsed.keyid)
-        .map_err(|e| bad(format!("keyid is not a usable did:key: {e}")))
+    strict_key(&parsed.keyid).map_err(|e| bad(format!("keyid is not a usable did:key: {e}")))
+}
+
+/// Decoded did:keys kept before the cache is emptied and starts over.
+const KEY_CACHE_LIMIT: usize = 4096;
+
+/// Decodes a did:key strictly (`oap_wire::didkey::public_key_from_did`), remembering the keys
+/// it decoded: decoding costs a point decompression and a small-order check, and a client
+/// signs many requests with one key. The decoding is a pure function of the string, and only
+/// keys that passed every check are kept, so a cached answer is the answer.
+fn strict_key(did: &str) -> Result<VerifyingKey, oap_wire::didkey::DidKeyError> {
+    static CACHE: std::sync::OnceLock<Mutex<HashMap<String, VerifyingKey>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(key) = crate::engine::lock(cache).get(did) {
+        return Ok(*key);
+    }
+    let key = oap_wire::didkey::public_key_from_did(did)?;
+    let mut cache = crate::engine::lock(cache);
+    if cache.len() >= KEY_CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.insert(did.to_owned(), key);
+    Ok(key)
 }
 
 /// Verifies the signature: strict Ed25519, unless the `accept-non-canonical-signatures` fault
@@ -199,11 +224,13 @@ fn verify(
 ) -> Result<(), ApiError> {
     let invalid =
         |e: HttpSigError| ApiError::unauthorized("invalid_signature", format!("signature: {e}"));
-    if !engine.faults().has(Fault::AcceptNonCanonicalSignatures) {
-        httpsig::verify(parsed, parts).map_err(invalid)?;
-        return Ok(());
-    }
     let base = httpsig::signature_base(parsed, parts).map_err(invalid)?;
+    if !engine.faults().has(Fault::AcceptNonCanonicalSignatures) {
+        // The components were checked and the key decoded (strictly) by `check_components`:
+        // what is left of `httpsig::verify` is the strict signature check itself.
+        return oap_wire::keys::verify_strict(key, base.as_bytes(), &parsed.signature)
+            .map_err(|e| invalid(HttpSigError::Signature(e)));
+    }
     key.verify(base.as_bytes(), &Signature::from_bytes(&parsed.signature))
         .map_err(|_| ApiError::unauthorized("invalid_signature", "signature does not verify"))
 }
