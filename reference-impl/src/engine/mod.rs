@@ -132,6 +132,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         let now = clock.unix_now();
+        let previous_nonces = store.any_request_nonce_live(now)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
@@ -142,7 +143,7 @@ impl Engine {
                 slots: Mutex::new(HashMap::new()),
                 deleted: Mutex::new(HashSet::new()),
                 creators: Mutex::new(HashMap::new()),
-                replay: replay::ReplayCache::new(now),
+                replay: replay::ReplayCache::new(now, previous_nonces),
                 clock,
             }),
         })

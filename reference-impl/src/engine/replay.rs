@@ -6,7 +6,7 @@
 //! request makes (or on their own when it makes none); a binding answers only once that write is
 //! durable, so an answered request's nonce always survives a crash. After a restart, nonces
 //! accepted by the previous run can still be live for one window: during that first window a
-//! miss in memory is checked against the store.
+//! miss in memory is checked against the store (unless the store held no live nonce at start).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,14 +28,17 @@ const PRUNE_EVERY_SECONDS: i64 = 10;
 pub(super) struct ReplayCache {
     seen: Mutex<HashMap<[u8; 16], i64>>,
     started: i64,
+    /// Whether the store held unexpired nonces at start (accepted by a previous run).
+    previous_nonces: bool,
     last_prune: AtomicI64,
 }
 
 impl ReplayCache {
-    pub(super) fn new(now: i64) -> Self {
+    pub(super) fn new(now: i64, previous_nonces: bool) -> Self {
         ReplayCache {
             seen: Mutex::new(HashMap::new()),
             started: now,
+            previous_nonces,
             last_prune: AtomicI64::new(now),
         }
     }
@@ -93,10 +96,11 @@ impl Engine {
                 }
             }
         }
-        let previous_run_may_have_it = now
-            <= cache
-                .started
-                .saturating_add(window + 2 * MAX_FUTURE_SKEW_SECONDS);
+        let previous_run_may_have_it = cache.previous_nonces
+            && now
+                <= cache
+                    .started
+                    .saturating_add(window + 2 * MAX_FUTURE_SKEW_SECONDS);
         if check
             && previous_run_may_have_it
             && self

@@ -295,6 +295,13 @@ impl Store for SqliteStore {
         })
     }
 
+    fn any_request_nonce_live(&self, now: i64) -> Result<bool, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM request_nonces WHERE expires_at >= ?1 LIMIT 1")?
+                .exists(params![now])
+        })
+    }
+
     fn submit(&self, write: Write) -> Ticket {
         let (ack, rx) = oneshot::channel();
         let guard = match self.tx.lock() {
