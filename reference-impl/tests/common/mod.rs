@@ -12,7 +12,7 @@ use std::process::Stdio;
 use oap_wire::Keypair;
 use serde_json::{Value, json};
 
-pub use oap_ref::testing::{nonce, turn_id as trn};
+pub use oap_ref::testing::nonce;
 
 /// An envelope for a session endpoint with a fresh turn id.
 pub fn env(session_id: &str, expected: Option<u64>, input: Value) -> Value {
