@@ -391,7 +391,7 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
     let target: Arc<dyn Target> = Arc::new(target);
     let vt = opts.vector_timeout;
     let fuzz_client = client.clone();
-    let ctx = match prepare(target, client, &set, vt).await {
+    let ctx = match prepare(target, client, &set, vt, seed).await {
         Ok(ctx) => ctx,
         Err(RunError::Unreachable(e)) => {
             eprintln!("error: {e}");

@@ -68,12 +68,13 @@ pub fn selected(v: &LoadedVector, opts: &RunOptions) -> bool {
     }
 }
 
-/// Builds the shared context: client, manifest, schemas, run id.
+/// Builds the shared context: client, manifest, schemas, run id, seed.
 pub async fn prepare(
     target: Arc<dyn Target>,
     client: ClientConfig,
     set: &VectorSet,
     vector_timeout: Duration,
+    seed: u64,
 ) -> Result<Arc<RunContext>, RunError> {
     let client = HttpClient::new(client)?;
     let manifest = match fetch_manifest(&client, target.base_url()).await {
@@ -88,6 +89,7 @@ pub async fn prepare(
         manifest: Arc::new(manifest),
         schemas: SchemaStore::new(set.root.join("schema")),
         run_id: ulid::Ulid::new().to_string(),
+        seed,
         vector_timeout,
         exclusive: tokio::sync::RwLock::new(()),
     }))

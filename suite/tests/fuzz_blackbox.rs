@@ -66,6 +66,7 @@ async fn run_vector(url: &str, vector: &serde_json::Value) -> Status {
         ClientConfig::default(),
         &set,
         Duration::from_secs(60),
+        0,
     )
     .await
     .unwrap();

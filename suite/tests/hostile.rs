@@ -153,7 +153,7 @@ async fn a_hostile_tool_yields_failed_vectors_never_a_crash_or_hang() {
             max_response_bytes: 256 * 1024,
             ..ClientConfig::default()
         };
-        let ctx = prepare(target, client, &set, Duration::from_secs(10))
+        let ctx = prepare(target, client, &set, Duration::from_secs(10), 0)
             .await
             .unwrap_or_else(|e| panic!("{mode:?}: the manifest is served, prepare must work: {e}"));
         let start = Instant::now();
@@ -193,6 +193,7 @@ async fn an_unreachable_target_is_told_apart() {
         ClientConfig::default(),
         &set,
         Duration::from_secs(5),
+        0,
     )
     .await
     .expect_err("unreachable");

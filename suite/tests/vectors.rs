@@ -55,6 +55,12 @@ fn harness() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    // The concurrency scenarios draw their plans from the seed: `OAP_CONFORM_SEED` replays one.
+    let seed = match std::env::var("OAP_CONFORM_SEED") {
+        Ok(s) => s.parse().context("OAP_CONFORM_SEED is not a u64")?,
+        Err(_) => rand::random(),
+    };
+    eprintln!("seed {seed} (OAP_CONFORM_SEED={seed} replays the concurrency scenarios)");
     let tool = rt.block_on(bundled::Bundled::start(oap_ref::FaultSet::none()))?;
     let target: Arc<dyn Target> =
         Arc::new(HttpTarget::new(&tool.url, Some(Arc::clone(&tool.restart)))?);
@@ -64,6 +70,7 @@ fn harness() -> anyhow::Result<ExitCode> {
             ClientConfig::default(),
             &set,
             Duration::from_secs(60),
+            seed,
         ))
         .context("reaching the bundled Tool")?;
     let trials = trials::trials(rt.handle(), ctx, &set.vectors, &args, JOBS, expectations);

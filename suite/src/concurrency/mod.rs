@@ -22,7 +22,8 @@
 //! - [`plan`]: seeded, proptest-drawn workloads (who does what);
 //! - [`wire`]: a session's operations over HTTP, answers read into outcomes;
 //! - [`workload`]: the driver that races participants against a live Tool and records;
-//! - [`mod@stress`]: the `oap-conform stress` entry point, recording, checking and summarising.
+//! - [`mod@stress`]: the `oap-conform stress` entry point, recording, checking and summarising;
+//! - [`scenario`]: the bounded, seeded races every `oap-conform run` performs as vectors.
 
 pub mod check;
 pub mod events;
@@ -33,6 +34,7 @@ pub mod model;
 pub mod overlap;
 pub mod plan;
 pub mod rule;
+pub mod scenario;
 pub mod stress;
 pub mod synth;
 pub mod violation;
@@ -48,5 +50,6 @@ pub use history::{
 };
 pub use model::SessionModel;
 pub use overlap::Overlap;
+pub use scenario::{Scenario, ScenarioOutcome, run_scenario, scenario_seed};
 pub use stress::{StressOptions, StressSummary, stress, stress_with};
 pub use violation::{Rule, Violation, ViolationKind};

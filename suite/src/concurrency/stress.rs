@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use super::check::{CheckOptions, check_with};
 use super::overlap::Overlap;
-use super::plan::{PlanConfig, PlanError, draw};
+use super::plan::{Plan, PlanConfig, PlanError, draw};
 use super::violation::{Rule, Violation};
 use super::wire::{SessionClient, SetupError};
-use super::workload::{Progress, RunOptions, run};
+use super::workload::{Progress, Recorded, RunOptions, run};
 use crate::client::{ClientBuildError, ClientConfig, HttpClient};
 use crate::target::{TargetError, capability, fetch_manifest};
 
@@ -129,6 +129,46 @@ impl StressSummary {
     pub fn total_violations(&self) -> usize {
         self.counts.values().sum()
     }
+
+    /// The summary as JSON (`oap-conform stress --json`): the counts, the overlap, violations
+    /// per rule with the requirement each tests, and every reported violation as text.
+    pub fn to_json(&self) -> Value {
+        let rules: Vec<Value> = self
+            .counts
+            .iter()
+            .map(|(rule, n)| {
+                serde_json::json!({
+                    "rule": rule.slug(),
+                    "requirement": rule.requirement(),
+                    "count": n,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "passed": self.passed(),
+            "seed": self.seed,
+            "sessions": self.sessions,
+            "clients": self.clients,
+            "ops": self.ops,
+            "elapsed_ms": u64::try_from(self.elapsed.as_millis()).unwrap_or(u64::MAX),
+            "ops_per_sec": self.ops_per_sec,
+            "acknowledged": self.acknowledged,
+            "conflicts": self.conflicts,
+            "duplicates": self.duplicates,
+            "refused": self.refused,
+            "indeterminate": self.indeterminate,
+            "indeterminate_applied": self.indeterminate_applied,
+            "overlap": {
+                "pairs": self.overlap.pairs,
+                "turn_pairs": self.overlap.turn_pairs,
+                "max_in_flight": self.overlap.max_in_flight,
+            },
+            "violations": self.total_violations(),
+            "rules": rules,
+            "reported": self.violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "check_ms": u64::try_from(self.check_time.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
 }
 
 impl fmt::Display for StressSummary {
@@ -215,10 +255,23 @@ pub async fn stress_with(opts: StressOptions) -> Result<StressSummary, StressErr
             steps: opts.ops.div_ceil(clients).max(1),
         },
     )?;
+    let recorded = race(SessionClient::new(http, &base), &manifest, &plan, &opts).await?;
+    Ok(summarise(&recorded, opts.seed, clients, opts.max_reported))
+}
+
+/// Races the participants of `plan` against the Tool whose manifest is `manifest`, recording
+/// one history per session (`opts` gives the duration, the operation budget, whether to keep
+/// states and the progress callback).
+pub(crate) async fn race(
+    client: SessionClient,
+    manifest: &Value,
+    plan: &Plan,
+    opts: &StressOptions,
+) -> Result<Recorded, SetupError> {
     let run_opts = RunOptions {
         duration: opts.duration,
         max_ops: Some(opts.ops),
-        supports_pause: capability(&manifest, "sessions.supports_pause"),
+        supports_pause: capability(manifest, "sessions.supports_pause"),
         tool_did: manifest
             .get("tool_did")
             .and_then(Value::as_str)
@@ -226,16 +279,25 @@ pub async fn stress_with(opts: StressOptions) -> Result<StressSummary, StressErr
         keep_states: opts.keep_states,
         progress: opts.progress.clone(),
     };
-    let recorded = run(SessionClient::new(http, &base), &plan, run_opts).await?;
+    run(client, plan, run_opts).await
+}
 
+/// Checks every history of a recorded run and sums up what was done and what was broken
+/// (at most `max_reported` violations in full per session).
+pub(crate) fn summarise(
+    recorded: &Recorded,
+    seed: u64,
+    clients: usize,
+    max_reported: usize,
+) -> StressSummary {
     let started = Instant::now();
     let check_opts = CheckOptions {
-        max_reported: opts.max_reported,
+        max_reported,
         ..CheckOptions::default()
     };
     let mut summary = StressSummary {
-        seed: opts.seed,
-        sessions,
+        seed,
+        sessions: recorded.histories.len(),
         clients,
         ops: 0,
         elapsed: recorded.elapsed,
@@ -274,5 +336,5 @@ pub async fn stress_with(opts: StressOptions) -> Result<StressSummary, StressErr
     }
     summary.check_time = started.elapsed();
     summary.ops_per_sec = summary.ops as f64 / recorded.elapsed.as_secs_f64().max(1e-9);
-    Ok(summary)
+    summary
 }

@@ -158,6 +158,9 @@ struct Participant {
     /// not, and joins again before its next step).
     member: bool,
     updates: Vec<(u64, TurnKey, Arc<serde_json::Value>)>,
+    /// Indexes into `updates` of the ones the Tool acknowledged: replays pick among these
+    /// first, since a replay of an applied turn is the one a Tool must refuse.
+    acknowledged: Vec<usize>,
     ops: Vec<Operation>,
 }
 
@@ -200,6 +203,9 @@ impl Participant {
             && let Some(p) = t.patch
         {
             let e = t.expected_version.unwrap_or(self.observed);
+            if matches!(ret, Ret::Turn(_)) {
+                self.acknowledged.push(self.updates.len());
+            }
             self.updates
                 .push((e, t.turn_id.clone(), Arc::new(p.clone())));
         }
@@ -251,8 +257,12 @@ impl Participant {
                     self.exec(&shared, &session, op).await;
                 }
                 Step::Replay { pick, refresh } if !self.updates.is_empty() => {
-                    let (e, turn_id, patch) =
-                        self.updates[usize::from(pick) % self.updates.len()].clone();
+                    let pick = usize::from(pick);
+                    let index = match self.acknowledged.len() {
+                        0 => pick % self.updates.len(),
+                        n => self.acknowledged[pick % n],
+                    };
+                    let (e, turn_id, patch) = self.updates[index].clone();
                     let expected_version = if refresh { self.observed } else { e };
                     let op = Op::Replay {
                         expected_version,
@@ -366,6 +376,7 @@ pub async fn run(
                 observed: session.base.version,
                 member: true,
                 updates: Vec::new(),
+                acknowledged: Vec::new(),
                 ops: Vec::with_capacity(steps.len()),
             };
             let (shared, session, steps, barrier) = (

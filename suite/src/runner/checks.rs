@@ -93,6 +93,52 @@ pub(crate) async fn run_check(run: &mut Run<'_>, c: &CheckStep) -> Result<(), St
             run.after_restart = true;
             Ok(())
         }
+        CheckKind::Race => race(run, c).await,
+    }
+}
+
+/// A concurrency scenario: race, check, judge (see [`crate::concurrency::scenario`]). The
+/// evidence of a failure is the reason: every broken rule with its requirement and minimal
+/// sub-history, and the seeds that replay the plan.
+async fn race(run: &mut Run<'_>, c: &CheckStep) -> Result<(), StepError> {
+    use crate::concurrency::scenario::{ScenarioOutcome, replay_hint, run_scenario, scenario_seed};
+    let Some(scenario) = &c.scenario else {
+        return Err(StepError::error("a race step needs a scenario"));
+    };
+    let seed = scenario_seed(run.ctx.seed, run.vector_id);
+    let hint = replay_hint(seed, run.ctx.seed, run.vector_id);
+    let outcome = run_scenario(
+        run.ctx.client.clone(),
+        run.ctx.target.base_url(),
+        &run.ctx.manifest,
+        scenario,
+        seed,
+    )
+    .await;
+    match outcome {
+        ScenarioOutcome::Pass(_) => Ok(()),
+        ScenarioOutcome::Violations(s) => {
+            let rules: Vec<String> = s
+                .counts
+                .keys()
+                .map(|r| format!("{r} ({})", r.requirement()))
+                .collect();
+            Err(StepError::fail(format!(
+                "the race broke {}; {hint}\n{s}",
+                rules.join(", ")
+            )))
+        }
+        ScenarioOutcome::NoContention(s) => Err(StepError::error(format!(
+            "turns overlapped only {} times, fewer than the scenario's {}, in {} races: \
+             a pass would prove nothing; {hint}\n{s}",
+            s.overlap.turn_pairs,
+            scenario.min_turn_pairs,
+            crate::concurrency::scenario::ATTEMPTS
+        ))),
+        ScenarioOutcome::Setup(e) => {
+            Err(StepError::fail(format!("setting up the race: {e}; {hint}")))
+        }
+        ScenarioOutcome::Invalid(e) => Err(StepError::error(format!("scenario: {e}"))),
     }
 }
 

@@ -47,6 +47,8 @@ pub struct RunContext {
     pub schemas: SchemaStore,
     /// Unique id of this run.
     pub run_id: String,
+    /// The run's seed: concurrency scenarios draw their plans from it.
+    pub seed: u64,
     /// Default per-vector budget.
     pub vector_timeout: Duration,
     /// Held shared by ordinary vectors, exclusively by those that restart.
@@ -119,6 +121,7 @@ impl StepError {
 /// One vector in progress.
 pub(crate) struct Run<'a> {
     pub(crate) ctx: &'a RunContext,
+    pub(crate) vector_id: &'a str,
     pub(crate) state: VectorState,
     pub(crate) records: Vec<Record>,
     pub(crate) step: usize,
@@ -243,6 +246,7 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
         .unwrap_or(ctx.vector_timeout);
     let mut run = Run {
         ctx,
+        vector_id: &v.vector.id,
         state: VectorState::new(
             Arc::clone(&ctx.manifest),
             ctx.target.base_url(),

@@ -305,6 +305,12 @@ fn check(name: &str, v: &Vector, schemas: &SchemaStore) -> Result<(), String> {
                     CheckKind::Sleep => need(c.ms.is_some(), "ms")?,
                     CheckKind::Restart => {}
                     CheckKind::Set => need(!c.vars.is_empty(), "vars")?,
+                    CheckKind::Race => {
+                        need(c.scenario.is_some(), "scenario")?;
+                        if let Some(Err(e)) = c.scenario.as_ref().map(|s| s.validate()) {
+                            return Err(at(format!("scenario: {e}")));
+                        }
+                    }
                 }
             }
         }

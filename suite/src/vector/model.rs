@@ -425,6 +425,9 @@ pub struct CheckStep {
     /// `set`: variables to bind, name → template (credentials issued now, ids fixed now).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, Value>,
+    /// `race`: the shape of the concurrent workload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<crate::concurrency::Scenario>,
 }
 
 /// The built-in checks.
@@ -447,6 +450,9 @@ pub enum CheckKind {
     Restart,
     /// Bind variables from templates, without talking to the Tool.
     Set,
+    /// Race participants of fresh sessions concurrently, record every operation and check the
+    /// history (a concurrency scenario).
+    Race,
 }
 
 impl CheckKind {
@@ -460,6 +466,7 @@ impl CheckKind {
             CheckKind::Sleep => "sleep",
             CheckKind::Restart => "restart",
             CheckKind::Set => "set",
+            CheckKind::Race => "race",
         }
     }
 }
