@@ -75,6 +75,18 @@ impl Bundled {
         })
     }
 
+    /// Starts the Tool with the faults named (`--fault NAME`) switched on.
+    pub async fn start_named(names: &[String]) -> anyhow::Result<Bundled> {
+        let mut faults = FaultSet::none();
+        for name in names {
+            let f: oap_ref::Fault = name
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--fault {name}: {e}"))?;
+            faults.insert(f);
+        }
+        Bundled::start(faults).await
+    }
+
     /// Stops the Tool and removes its store.
     pub async fn shutdown(self) {
         if let Some(r) = self.running.lock().await.take() {

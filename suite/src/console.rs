@@ -48,6 +48,39 @@ pub fn progress_reporter(total: usize) -> (Progress, Option<indicatif::ProgressB
     }
 }
 
+/// Progress of a stress run of `ops` operations: a bar on a terminal, otherwise a plain line
+/// at every tenth of the budget.
+pub fn stress_progress(
+    ops: usize,
+) -> (
+    oap_conform::concurrency::workload::Progress,
+    Option<indicatif::ProgressBar>,
+) {
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(ops as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} ops {elapsed} {per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b = bar.clone();
+        (Arc::new(move || b.inc(1)), Some(bar))
+    } else {
+        let step = (ops / 10).max(1);
+        let start = std::time::Instant::now();
+        let p = Arc::new(move || {
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n.is_multiple_of(step) {
+                eprintln!(
+                    "[{n:>8}/{ops}] operations, {:.1} s",
+                    start.elapsed().as_secs_f64()
+                );
+            }
+        });
+        (p, None)
+    }
+}
+
 pub fn print_summary(output: &RunOutput, report: &std::path::Path) {
     let r = &output.report;
     let line: Vec<String> = counts(r)

@@ -4,6 +4,7 @@
 //! oap-conform run [--target URL] [--binding oap|amp|all] [--out DIR] [--filter PATTERN]
 //!                 [--expectations FILE] [--jobs N] [--seed N] [--header 'N: V']...
 //!                 [--header-env N=ENVVAR]... [--restart-cmd CMD] [--signing-key FILE]
+//! oap-conform stress [--target URL] [--clients N] [--ops N] [--seed S] [--duration S] [--json]
 //! oap-conform list
 //! oap-conform explain ID
 //! oap-conform verify-report FILE
@@ -12,11 +13,13 @@
 //!
 //! Without `--target`, `run` starts the bundled reference Tool in-process on a
 //! temporary store. Exit codes: 0 the verdict holds (known failures aside),
-//! 1 it does not, 2 usage or configuration error, 3 target unreachable.
+//! 1 it does not, 2 usage or configuration error, 3 target unreachable. `stress` exits 0 when
+//! no rule was broken and 1 when one was.
 
 #[cfg(feature = "bundled")]
 mod bundled;
 mod console;
+mod stress_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +57,8 @@ struct Cli {
 enum Command {
     /// Run the vectors against a Tool and write the report.
     Run(Box<RunArgs>),
+    /// Race many clients against a Tool, record every operation and check the history.
+    Stress(stress_cmd::StressArgs),
     /// Print every vector with its requirement IDs.
     List {
         /// Only this binding.
@@ -219,21 +224,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { id } => explain(&root, &catalogue_path, &id),
-        Command::Run(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            rt.block_on(run(*args, root, catalogue_path))
-        }
-        Command::Fuzz(args) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            rt.block_on(fuzz(*args))
-        }
+        Command::Run(args) => runtime()?.block_on(run(*args, root, catalogue_path)),
+        Command::Fuzz(args) => runtime()?.block_on(fuzz(*args)),
+        Command::Stress(args) => runtime()?.block_on(stress_cmd::stress(args)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn level_str(l: vector::VectorLevel) -> &'static str {
@@ -562,14 +563,7 @@ async fn start_bundled(
     names: &[String],
     slot: &mut Slot,
 ) -> anyhow::Result<(String, Option<RestartHook>)> {
-    let mut faults = oap_ref::FaultSet::none();
-    for name in names {
-        let f: oap_ref::Fault = name
-            .parse()
-            .map_err(|e| anyhow::anyhow!("--fault {name}: {e}"))?;
-        faults.insert(f);
-    }
-    let b = bundled::Bundled::start(faults).await?;
+    let b = bundled::Bundled::start_named(names).await?;
     let out = (b.url.clone(), Some(Arc::clone(&b.restart)));
     *slot = Some(b);
     Ok(out)

@@ -124,3 +124,76 @@ fn list_and_explain() {
     assert_eq!(code(&o), 0);
     assert_eq!(code(&oap_conform(&["explain", "NOPE-1"])), 2);
 }
+
+#[test]
+fn stress_against_the_bundled_tool_passes_and_summarises() {
+    let o = oap_conform(&["stress", "--clients", "4", "--ops", "200", "--seed", "1"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("ops/s") && t.contains("conflicts"), "{t}");
+    assert!(t.contains("no violations"), "{t}");
+}
+
+#[test]
+fn stress_catches_the_race_fault_and_exits_one_with_a_json_summary() {
+    let o = oap_conform(&[
+        "stress",
+        "--fault",
+        "unserialised-read-modify-write",
+        "--clients",
+        "8",
+        "--ops",
+        "200",
+        "--seed",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(summary["passed"], false);
+    assert_eq!(summary["seed"], 2);
+    let rules: Vec<&str> = summary["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["rule"].as_str())
+        .collect();
+    assert!(
+        rules.contains(&"lost-update") || rules.contains(&"duplicate-version"),
+        "{rules:?}"
+    );
+    assert!(summary["overlap"]["turn_pairs"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn stress_exit_codes_for_usage_and_unreachable_targets() {
+    let o = oap_conform(&["stress", "--clients", "1"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = oap_conform(&["stress", "--target", "not a url"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let o = oap_conform(&["stress", "--duration", "-1"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    // A loopback port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = oap_conform(&["stress", "--target", &format!("http://127.0.0.1:{port}")]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+}
+
+#[test]
+fn list_shows_the_concurrency_scenarios_with_their_requirements() {
+    let o = oap_conform(&["list", "--filter", "oap/concurrency/"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let t = text(&o);
+    let line = t
+        .lines()
+        .find(|l| l.contains("oap.concurrency.016"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        line.contains("OAP-3.2-3") && line.contains("PRF-TURN-2"),
+        "{line}"
+    );
+}
