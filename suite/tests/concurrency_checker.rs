@@ -572,6 +572,61 @@ fn status_read_contradicts_the_turns() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Non-linearizable histories with indeterminate operations: an unknown outcome may have
+// applied once, or not at all, and every history below is wrong under both readings.
+
+#[test]
+fn indeterminate_update_applied_twice() {
+    let mut h = H::new();
+    // The client gave up; the log shows the same turn id at two versions.
+    h.update(0, [0, 5], 0, "t1", json!({"k": 1}), lost());
+    let h = h.finish(50, chain(&["t1", "t1"]), 2, json!({"k": 1}));
+    assert_breaks(&h, Rule::ReplayedTurn);
+}
+
+#[test]
+fn indeterminate_update_applied_and_an_acknowledged_one_on_the_same_version() {
+    let mut h = H::new();
+    // t1 (unknown outcome) applied at version 1; t2 carried expected_version 0 too and was
+    // acknowledged at version 2: it must have been refused.
+    h.update(0, [0, 5], 0, "t1", json!({"a": 1}), lost());
+    h.update(1, [1, 20], 0, "t2", json!({"b": 1}), ok(2));
+    let h = h.finish(50, chain(&["t1", "t2"]), 2, json!({"a": 1, "b": 1}));
+    assert_breaks(&h, Rule::VersionMismatch);
+}
+
+#[test]
+fn indeterminate_update_seen_by_a_read_then_undone() {
+    let mut h = H::new();
+    // A read saw t1's version; a later read saw the version before it again.
+    h.update(0, [0, 5], 0, "t1", json!({"k": 1}), lost());
+    h.read(1, [10, 20], 1, json!({"k": 1}));
+    h.read(1, [30, 40], 0, json!({}));
+    let h = h.finish(50, chain(&["t1"]), 1, json!({"k": 1}));
+    assert_breaks(&h, Rule::StaleRead);
+}
+
+#[test]
+fn indeterminate_update_read_with_another_state() {
+    let mut h = H::new();
+    // Whether or not t1 applied, no turn produces {"k": 2} at version 1.
+    h.update(0, [0, 5], 0, "t1", json!({"k": 1}), lost());
+    h.read(1, [10, 20], 1, json!({"k": 2}));
+    let h = h.finish(50, chain(&["t1"]), 1, json!({"k": 1}));
+    assert_breaks(&h, Rule::ReadStateMismatch);
+}
+
+#[test]
+fn indeterminate_update_read_but_missing_from_the_complete_log() {
+    let mut h = H::new();
+    // A read returned version 1, but the complete log ends at 0: the version came from nowhere.
+    h.update(0, [0, 5], 0, "t1", json!({"k": 1}), lost());
+    h.read(1, [10, 20], 1, json!({"k": 1}));
+    let h = h.finish(50, chain(&[]), 0, json!({}));
+    assert_breaks(&h, Rule::UnknownVersion);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reports.
 
 #[test]
