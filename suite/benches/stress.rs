@@ -7,14 +7,54 @@
 //! end of the final log and state reads), the outcome mix, and whether the checkers passed.
 //! The client and the Tool share the machine. Pass `CLIENTS:OPS` arguments to time other
 //! shapes.
+//!
+//! Before each stress run, a baseline runs in the same process against the same Tool: the same
+//! number of clients each sending their share of the operations as unsigned `GET
+//! /oap/manifest` requests through the suite's HTTP client, which measures the request round
+//! trip of this machine with no signing, no verification and no durable write. The ratio of
+//! the two medians says how much of the Tool's per-operation cost is the turn itself.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
+use oap_conform::client::{ClientConfig, HttpClient, OutRequest};
 use oap_conform::concurrency::stress;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// `clients` tasks sending `ops` unsigned manifest reads in all; requests per second.
+async fn baseline(url: &str, clients: usize, ops: usize) -> Option<f64> {
+    let http = HttpClient::new(ClientConfig::default()).ok()?;
+    let per_client = ops.div_ceil(clients);
+    let req = OutRequest {
+        method: "GET".into(),
+        url: format!("{url}/oap/manifest"),
+        headers: Vec::new(),
+        body: None,
+    };
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, req) = (http.clone(), req.clone());
+            tokio::spawn(async move {
+                let mut ok = 0usize;
+                for _ in 0..per_client {
+                    if http.send(&req).await.is_ok_and(|r| r.status == 200) {
+                        ok += 1;
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for t in tasks {
+        done += t.await.ok()?;
+    }
+    Some(done as f64 / start.elapsed().as_secs_f64().max(1e-9))
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -49,7 +89,12 @@ async fn main() {
     };
     for (clients, ops) in shapes {
         let mut rates = Vec::new();
+        let mut base = Vec::new();
         for seed in 1..=3u64 {
+            if let Some(b) = baseline(&running.url, clients, ops).await {
+                println!("{clients} clients, baseline run {seed}: {b:.0} requests/s");
+                base.push(b);
+            }
             match stress(&running.url, clients, ops, seed, None).await {
                 Ok(s) => {
                     println!(
@@ -73,7 +118,11 @@ async fn main() {
                 Err(e) => println!("{clients} clients, seed {seed}: {e}"),
             }
         }
-        println!("{clients} clients: median {:.0} ops/s", median(rates));
+        let (r, b) = (median(rates), median(base));
+        println!(
+            "{clients} clients: median {r:.0} ops/s; baseline median {b:.0} requests/s; ratio {:.2}",
+            r / b.max(1e-9)
+        );
     }
     running.shutdown().await;
 }
