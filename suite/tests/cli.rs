@@ -197,3 +197,47 @@ fn list_shows_the_concurrency_scenarios_with_their_requirements() {
         "{line}"
     );
 }
+
+#[test]
+fn a_caught_scenario_is_a_failed_vector_in_every_report_format() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let o = oap_conform(&[
+        "run",
+        "--fault",
+        "double-version-bump",
+        "--filter",
+        "oap/concurrency/01[678]-*",
+        "--seed",
+        "3",
+        "--out",
+        dir,
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["seed"], 3);
+    let failed: Vec<&serde_json::Value> = report["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "fail")
+        .collect();
+    assert!(!failed.is_empty(), "{}", text(&o));
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("double-increment (PRF-TURN-2)"), "{reason}");
+    assert!(
+        reason.contains("--seed 3 --filter oap.concurrency.01"),
+        "{reason}"
+    );
+    let id = failed[0]["id"].as_str().unwrap();
+    for f in ["junit.xml", "report.md", "report.html"] {
+        let body = std::fs::read_to_string(out.path().join(f)).unwrap();
+        assert!(body.contains(id), "{f} names {id}");
+        assert!(
+            body.contains("double-increment"),
+            "{f} carries the evidence"
+        );
+    }
+}
