@@ -576,3 +576,53 @@ fn receipt_cost_probe() {
     }
     eprintln!("schema: {:?}", t.elapsed() / 1000);
 }
+
+/// A nonce made durable by one run is still refused by the next run on the same data, within
+/// the window; a fresh store holds no live nonce, so its engine skips the store lookup.
+#[tokio::test]
+async fn request_nonces_of_a_previous_run_stay_spent() {
+    use crate::store::Store as _;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new();
+    let engine_on = |store: Arc<SqliteStore>| {
+        Engine::new(
+            store,
+            Keypair::generate(),
+            Limits::default(),
+            FaultSet::none(),
+            Arc::new(clock.clone()),
+        )
+        .unwrap()
+    };
+    let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+    let now = clock.unix_now();
+    assert!(!store.any_request_nonce_live(now).unwrap());
+    let first = engine_on(store.clone());
+    let NonceCheck::Fresh(n) = first
+        .accept_request_nonce("did:key:zA", "nonce-1234567890", now)
+        .await
+        .unwrap()
+    else {
+        panic!("a first use must be fresh");
+    };
+    first.record_request_nonce(n).wait().await.unwrap();
+    assert!(store.any_request_nonce_live(now).unwrap());
+    assert!(!store.any_request_nonce_live(n.expires_at + 1).unwrap());
+    first.shutdown().await;
+    drop((first, store));
+    let second = engine_on(Arc::new(SqliteStore::open(dir.path()).unwrap()));
+    assert!(matches!(
+        second
+            .accept_request_nonce("did:key:zA", "nonce-1234567890", now)
+            .await
+            .unwrap(),
+        NonceCheck::Replayed
+    ));
+    assert!(matches!(
+        second
+            .accept_request_nonce("did:key:zA", "nonce-0987654321", now)
+            .await
+            .unwrap(),
+        NonceCheck::Fresh(_)
+    ));
+}
