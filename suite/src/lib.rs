@@ -30,6 +30,7 @@ pub mod recording;
 pub mod report;
 pub mod run;
 pub mod runner;
+pub mod seed;
 pub mod target;
 pub mod trials;
 pub mod vector;

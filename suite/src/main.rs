@@ -31,7 +31,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use oap_conform::client::{ClientConfig, DEFAULT_MAX_RESPONSE_BYTES, SecretHeader};
 use oap_conform::expectations::Expectations;
 use oap_conform::run::{
-    RunError, RunOptions, default_catalogue, execute, load_catalogue, prepare, selected,
+    RunError, RunOptions, declared_bindings, default_catalogue, execute, load_catalogue, prepare,
+    selected,
 };
 use oap_conform::target::{HttpTarget, RestartHook, Target, command_restart_hook};
 use oap_conform::vector::{self, Binding};
@@ -122,8 +123,9 @@ struct RunArgs {
     /// Vectors in flight at once.
     #[arg(long, default_value_t = 8)]
     jobs: usize,
-    /// Seed of the run's randomised scenarios (recorded in the report); identities,
-    /// nonces and ids are always fresh.
+    /// Seed of everything random in the run (identities, nonces, ids, concurrency
+    /// scenarios), recorded in the report; default a random one. Reusing a seed
+    /// reuses identities and nonces: reproduce a run against a fresh Tool with it.
     #[arg(long)]
     seed: Option<u64>,
     /// Extra header for every request, e.g. a gateway credential ('Name: value'); redacted.
@@ -211,7 +213,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::List { binding, filter } => {
             let set = vector::load(&root)?;
-            let opts = options(binding, filter, 1, 0, 60);
+            let opts = options(binding, filter, 1, 60);
             for v in set.vectors.iter().filter(|v| selected(v, &opts)) {
                 console::say(&format!(
                     "{}\t{}\t{}\t{}",
@@ -241,18 +243,11 @@ fn level_str(l: vector::VectorLevel) -> &'static str {
     oap_conform::runner::level(l).as_str()
 }
 
-fn options(
-    binding: BindingArg,
-    filter: Option<String>,
-    jobs: usize,
-    seed: u64,
-    vt: u64,
-) -> RunOptions {
+fn options(binding: BindingArg, filter: Option<String>, jobs: usize, vt: u64) -> RunOptions {
     RunOptions {
         bindings: binding.bindings(),
         filter,
         jobs,
-        seed,
         vector_timeout: Duration::from_secs(vt),
     }
 }
@@ -366,7 +361,6 @@ async fn run(args: RunArgs, root: PathBuf, catalogue_path: PathBuf) -> anyhow::R
         args.binding.unwrap_or(BindingArg::All),
         args.filter.clone(),
         args.jobs,
-        seed,
         args.vector_timeout,
     );
 
@@ -534,21 +528,6 @@ async fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The bindings the manifest lists (`oap` when it lists none the suite knows).
-fn declared_bindings(manifest: &serde_json::Value) -> Vec<Binding> {
-    let listed = |name: &str| {
-        manifest
-            .get("bindings")
-            .and_then(serde_json::Value::as_array)
-            .is_some_and(|b| b.iter().any(|v| v == name))
-    };
-    let mut out = vec![Binding::Oap];
-    if listed("amp") {
-        out.push(Binding::Amp);
-    }
-    out
 }
 
 /// Keeps the bundled Tool alive for the run.

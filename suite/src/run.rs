@@ -48,8 +48,6 @@ pub struct RunOptions {
     pub filter: Option<String>,
     /// Vectors in flight at once.
     pub jobs: usize,
-    /// Recorded in the report; seeds randomised scenarios.
-    pub seed: u64,
     /// Per-vector budget.
     pub vector_timeout: Duration,
 }
@@ -66,6 +64,21 @@ pub fn selected(v: &LoadedVector, opts: &RunOptions) -> bool {
             .unwrap_or(false),
         Some(f) => v.path.contains(f.as_str()) || v.vector.id.contains(f.as_str()),
     }
+}
+
+/// The bindings the manifest lists (`oap` when it lists none the suite knows).
+pub fn declared_bindings(manifest: &Value) -> Vec<Binding> {
+    let listed = |name: &str| {
+        manifest
+            .get("bindings")
+            .and_then(Value::as_array)
+            .is_some_and(|b| b.iter().any(|v| v == name))
+    };
+    let mut out = vec![Binding::Oap];
+    if listed("amp") {
+        out.push(Binding::Amp);
+    }
+    out
 }
 
 /// Builds the shared context: client, manifest, schemas, run id, seed.
@@ -88,7 +101,7 @@ pub async fn prepare(
         target,
         manifest: Arc::new(manifest),
         schemas: SchemaStore::new(set.root.join("schema")),
-        run_id: ulid::Ulid::new().to_string(),
+        run_id: crate::seed::run_id(seed),
         seed,
         vector_timeout,
         exclusive: tokio::sync::RwLock::new(()),
@@ -161,7 +174,7 @@ pub async fn execute(
             manifest_digest,
         },
         environment: EnvironmentInfo::current(),
-        seed: opts.seed,
+        seed: ctx.seed,
         started_at,
         duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
         bindings,

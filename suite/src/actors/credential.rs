@@ -207,7 +207,9 @@ impl CredentialSpec {
         let mut signed = oap_wire::proof::sign_document(&doc, input.signer, &issued, purpose)
             .map_err(|e| CredentialError::Sign(e.to_string()))?;
         if let Some(member) = self.param("tamper") {
-            tamper(&mut signed, member);
+            // The made-up value follows the run's seed through the fresh nonce.
+            let mut rng = crate::seed::derive(0, &format!("tamper/{}", input.fresh_nonce));
+            tamper(&mut signed, member, &mut rng);
         }
         if self.param("proof") == Some("s_plus_l")
             && let Some(pv) = signed.pointer_mut("/proof/proofValue")
@@ -222,17 +224,20 @@ impl CredentialSpec {
     }
 }
 
-/// Changes one member after signing, keeping it well-formed.
-fn tamper(doc: &mut Value, member: &str) {
+/// Changes one member after signing, keeping it well-formed; made-up DIDs
+/// and ids are drawn from `rng`.
+fn tamper(doc: &mut Value, member: &str, rng: &mut impl rand::RngCore) {
     let Some(v) = doc.get_mut(member) else {
         return;
     };
     match v {
         Value::String(s) if member == "subject" || member == "issuer" => {
-            *s = Keypair::generate().did;
+            let mut seed = [0u8; 32];
+            rng.fill_bytes(&mut seed);
+            *s = Keypair::from_seed(seed).did;
         }
         Value::String(s) if member == "session_id" => {
-            *s = oap_wire::ids::SessionId::new().to_string();
+            *s = crate::seed::session_id(rng).to_string();
         }
         Value::String(s) if member.ends_with("_at") => {
             *s = oap_wire::time::format_unix(oap_wire::time::unix_now() + 86_400 * 365);

@@ -150,7 +150,7 @@ fn to_json(s: &Snapshot) -> Value {
 async fn get_json(run: &mut Run<'_>, actor: &str, path: &str) -> Result<Value, StepError> {
     let url = format!("{}{path}", run.ctx.target.base_url());
     let key = run.state.actors.get(actor);
-    let nonce = crate::actors::fresh_nonce();
+    let nonce = run.state.nonce();
     let headers = crate::actors::sign_request(
         &crate::actors::SignedRequest {
             method: "GET",

@@ -47,7 +47,8 @@ pub struct RunContext {
     pub schemas: SchemaStore,
     /// Unique id of this run.
     pub run_id: String,
-    /// The run's seed: concurrency scenarios draw their plans from it.
+    /// The run's seed: every random value of the run derives from it
+    /// ([`crate::seed`]); concurrency scenarios draw their plans from it.
     pub seed: u64,
     /// Default per-vector budget.
     pub vector_timeout: Duration,
@@ -251,6 +252,8 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
             Arc::clone(&ctx.manifest),
             ctx.target.base_url(),
             &ctx.run_id,
+            ctx.seed,
+            &v.vector.id,
         ),
         records: Vec::new(),
         step: 0,

@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::state::Sent;
 use super::{Run, StepError};
-use crate::actors::fresh_nonce;
 use crate::actors::signer::{JSON, SignedRequest, sign_request};
 use crate::client::OutRequest;
 use crate::recording::json_diff;
@@ -236,5 +235,5 @@ fn nonce_for(run: &mut Run<'_>, opts: &SignOptions) -> Result<String, StepError>
             .and_then(|s| s.nonce.clone())
             .ok_or_else(|| StepError::error(format!("nonce_from: step {step} sent no nonce")));
     }
-    Ok(fresh_nonce())
+    Ok(run.state.nonce())
 }

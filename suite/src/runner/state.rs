@@ -9,10 +9,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rand::rngs::StdRng;
 use serde_json::Value;
 
 use crate::actors::credential::IssueInput;
-use crate::actors::{Actors, CredentialSpec, fresh_nonce};
+use crate::actors::{Actors, CredentialSpec};
 use crate::client::OutRequest;
 use crate::vector::template::{Scope, TemplateError};
 
@@ -56,11 +57,19 @@ pub struct VectorState {
     /// Snapshots, by name.
     pub snapshots: BTreeMap<String, Snapshot>,
     manifest: Arc<Value>,
+    rng: StdRng,
 }
 
 impl VectorState {
-    /// A fresh state for one run of one vector.
-    pub fn new(manifest: Arc<Value>, base_url: &str, run_id: &str) -> Self {
+    /// A fresh state for one run of the vector `vector_id`, its randomness
+    /// drawn from the run's `seed`.
+    pub fn new(
+        manifest: Arc<Value>,
+        base_url: &str,
+        run_id: &str,
+        seed: u64,
+        vector_id: &str,
+    ) -> Self {
         let mut vars = BTreeMap::new();
         vars.insert("base_url".to_owned(), Value::String(base_url.to_owned()));
         vars.insert("run_id".to_owned(), Value::String(run_id.to_owned()));
@@ -69,11 +78,17 @@ impl VectorState {
         }
         VectorState {
             vars,
-            actors: Actors::new(),
+            actors: Actors::seeded(crate::seed::derive(seed, &format!("actors/{vector_id}"))),
             sent: BTreeMap::new(),
             snapshots: BTreeMap::new(),
             manifest,
+            rng: crate::seed::derive(seed, &format!("ids/{vector_id}")),
         }
+    }
+
+    /// A fresh nonce for a request or credential of this vector.
+    pub fn nonce(&mut self) -> String {
+        crate::seed::nonce(&mut self.rng)
     }
 
     /// The Tool's manifest.
@@ -91,7 +106,7 @@ impl VectorState {
         let signer = self.actors.get(spec.signer());
         let subject_did = self.actors.did(spec.subject());
         let session_id = match spec.session_var() {
-            "new" => oap_wire::ids::SessionId::new().to_string(),
+            "new" => crate::seed::session_id(&mut self.rng).to_string(),
             var => self
                 .vars
                 .get(var)
@@ -106,7 +121,7 @@ impl VectorState {
                 subject_did: &subject_did,
                 session_id: &session_id,
                 now: oap_wire::time::unix_now(),
-                fresh_nonce: fresh_nonce(),
+                fresh_nonce: crate::seed::nonce(&mut self.rng),
             })
             .map_err(|e| bad(e.to_string()))?;
         if let Some(name) = spec.param("as") {
@@ -149,23 +164,28 @@ impl Scope for VectorState {
             "did" => Ok(Value::String(self.actors.did(arg_t))),
             "turn_id" => {
                 only_new("turn_id")?;
-                Ok(Value::String(oap_wire::ids::TurnId::new().to_string()))
+                Ok(Value::String(
+                    crate::seed::turn_id(&mut self.rng).to_string(),
+                ))
             }
             "session_id" if arg_t == "missing" => {
                 // One id per vector run, so a path and a body can name the same missing session.
+                let rng = &mut self.rng;
                 let id = self
                     .vars
                     .entry("session_id:missing".to_owned())
-                    .or_insert_with(|| Value::String(oap_wire::ids::SessionId::new().to_string()));
+                    .or_insert_with(|| Value::String(crate::seed::session_id(rng).to_string()));
                 Ok(id.clone())
             }
             "session_id" => {
                 only_new("session_id")?;
-                Ok(Value::String(oap_wire::ids::SessionId::new().to_string()))
+                Ok(Value::String(
+                    crate::seed::session_id(&mut self.rng).to_string(),
+                ))
             }
             "nonce" => {
                 only_new("nonce")?;
-                Ok(Value::String(fresh_nonce()))
+                Ok(Value::String(self.nonce()))
             }
             "time" => Ok(Value::String(oap_wire::time::format_unix(
                 oap_wire::time::unix_now().saturating_add(offset("time", arg_t)?),
@@ -214,7 +234,7 @@ mod tests {
 
     fn state() -> VectorState {
         let manifest = json!({"tool_did": "did:key:zTool", "sessions": {"max_participants": 4}});
-        let mut s = VectorState::new(Arc::new(manifest), "http://h", "run1");
+        let mut s = VectorState::new(Arc::new(manifest), "http://h", "run1", 1, "v");
         s.vars.insert(
             "session_id".into(),
             json!(oap_wire::ids::SessionId::new().to_string()),
