@@ -47,7 +47,8 @@ pub fn to_exchange(record: &Record, secrets: &[SecretHeader]) -> Exchange {
         .map(|r| r.headers.clone())
         .unwrap_or_default();
     Exchange {
-        step: record.step,
+        // Reports number steps from 1, as reasons do ("step 3").
+        step: record.step.saturating_add(1),
         method: record.request.method.clone(),
         url: record.request.url.clone(),
         request_headers,

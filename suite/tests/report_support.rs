@@ -97,11 +97,11 @@ pub fn catalogue() -> Vec<RequirementEntry> {
 /// A run report with every status, judged against [`catalogue`].
 pub fn sample_report() -> RunReport {
     let mut failing = vector("oap-envelope-002", "oap", &["OAP-3.2-2"], Status::Fail);
-    failing.transcript = vec![exchange(0, "{\"ok\":true}"), exchange(1, HOSTILE)];
-    failing.reason = Some(format!("expected status 400, got 200: {HOSTILE}"));
+    failing.transcript = vec![exchange(1, "{\"ok\":true}"), exchange(2, HOSTILE)];
+    failing.reason = Some(format!("step 2: expected status 400, got 200: {HOSTILE}"));
     let mut erroring = vector("oap-lifecycle-001", "oap", &["OAP-3.4-1"], Status::Error);
     erroring.level = Level::Should;
-    let mut e = exchange(0, "");
+    let mut e = exchange(1, "");
     e.status = None;
     e.response_body = None;
     e.response_headers.clear();
@@ -109,7 +109,7 @@ pub fn sample_report() -> RunReport {
     erroring.transcript = vec![e];
     let mut known = vector("amp-session-002", "amp", &["AMP-4-2"], Status::Fail);
     known.expected_failure = Some("tracked upstream".to_owned());
-    known.transcript = vec![exchange(0, "{}")];
+    known.transcript = vec![exchange(1, "{}")];
     let vectors = vec![
         vector(
             "oap-envelope-001",

@@ -212,7 +212,8 @@ pub struct VectorResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exchange {
-    /// Index of the vector step (0-based) the request belongs to.
+    /// Number of the vector step the request belongs to, counting from 1, as
+    /// the vector's `reason` does (`step 3: ...`).
     pub step: usize,
     /// HTTP method.
     pub method: String,
