@@ -99,7 +99,25 @@ pub fn render_html(report: &RunReport) -> String {
             v.reasons.len()
         );
         for r in &v.reasons {
-            let _ = write!(out, "<li>{}</li>", html(r));
+            // A reason that starts with a requirement ID links to its row.
+            let row = report
+                .requirements
+                .iter()
+                .position(|q| r.starts_with(&format!("{} (", q.id)));
+            match row {
+                Some(i) => {
+                    let id = &report.requirements[i].id;
+                    let _ = write!(
+                        out,
+                        "<li><a href=\"#r-{i}\">{}</a>{}</li>",
+                        html(id),
+                        html(&r[id.len()..])
+                    );
+                }
+                None => {
+                    let _ = write!(out, "<li>{}</li>", html(r));
+                }
+            }
         }
         out.push_str("</ul>\n");
     }
@@ -209,7 +227,7 @@ fn requirement_table(out: &mut String, report: &RunReport, vector_index: &BTreeM
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "<tr id=\"r-{i}\"><td class=\"mono\">{}</td><td class=\"lvl\">{}</td><td>{}</td>\
+            "<tr id=\"r-{i}\"><td class=\"mono rid\">{}</td><td class=\"lvl\">{}</td><td>{}</td>\
              <td><span class=\"badge s-{}\">{}</span></td><td class=\"vecs mono\">{}</td><td class=\"text\">{}{untested}</td></tr>",
             html(&r.id),
             r.level.as_str(),

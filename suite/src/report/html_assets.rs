@@ -30,7 +30,7 @@ a { color:#0969da; text-decoration:none; } a:hover { text-decoration:underline; 
 .card.pass .res { color:var(--pass); } .card.fail .res { color:var(--fail); }
 .card .counts { font-size:12px; color:var(--muted); }
 ul.lines { margin:6px 0; padding-left:20px; } ul.lines li { margin:2px 0; overflow-wrap:anywhere; }
-.reasons li { color:var(--fail); }
+.reasons li { color:var(--fail); } .reasons a { color:inherit; font-weight:600; }
 .badge { display:inline-block; min-width:92px; text-align:center; border-radius:10px; padding:1px 8px; font-size:12px; font-weight:600; color:#fff; white-space:nowrap; }
 .s-pass { background:var(--pass); } .s-fail { background:var(--fail); } .s-error { background:var(--error); }
 .s-skip { background:var(--skip); } .s-not-applicable { background:var(--na); } .s-untested { background:var(--untested); }
@@ -39,6 +39,7 @@ table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; vertical-align:top; padding:5px 8px; border-bottom:1px solid var(--line); }
 th { background:var(--soft); font-size:12px; color:var(--muted); position:sticky; top:0; }
 td.vecs a { margin-right:6px; white-space:nowrap; }
+td.rid { white-space:nowrap; }
 td.text { color:var(--muted); overflow-wrap:anywhere; }
 .filters { display:flex; flex-wrap:wrap; align-items:center; gap:14px; padding:10px 12px; background:var(--soft); border:1px solid var(--line); border-radius:6px; margin-bottom:10px; position:sticky; top:0; z-index:2; }
 .filters input[type=search] { flex:1 1 280px; padding:6px 8px; border:1px solid var(--line); border-radius:4px; font-size:14px; }
