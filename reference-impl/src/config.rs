@@ -21,8 +21,7 @@ pub struct Config {
     /// Declared and enforced limits.
     pub limits: Limits,
     /// Serve the AMP binding (profile §12) and list `"amp"` in the manifest's `bindings`
-    /// (PRF-MAN-8: exactly one implies the other). Off by default while the suite's AMP vector
-    /// set is incomplete, since a run certifies every binding the manifest declares.
+    /// (PRF-MAN-8: exactly one implies the other). On by default.
     pub amp: bool,
 }
 
@@ -34,7 +33,7 @@ impl Default for Config {
             public_url: None,
             faults: FaultSet::default(),
             limits: Limits::default(),
-            amp: false,
+            amp: true,
         }
     }
 }

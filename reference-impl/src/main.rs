@@ -32,9 +32,9 @@ enum Command {
         /// Switch on a test-only fault (repeatable; see `oap-ref faults`).
         #[arg(long = "fault", value_name = "NAME")]
         faults: Vec<Fault>,
-        /// Serve the AMP binding (profile §12) and declare it in the manifest.
+        /// Serve only the OAP binding: no AMP binding (profile §12), and none declared.
         #[arg(long)]
-        amp: bool,
+        no_amp: bool,
     },
     /// List the test-only fault switches.
     Faults,
@@ -69,7 +69,7 @@ async fn main() -> anyhow::Result<()> {
             data,
             public_url,
             faults,
-            amp,
+            no_amp,
         } => {
             let faults: FaultSet = faults.into_iter().collect();
             if !faults.is_empty() {
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
                 public_url,
                 faults,
                 limits: Limits::default(),
-                amp,
+                amp: !no_amp,
             };
             let running = oap_ref::serve(config).await.context("starting the Tool")?;
             let mut out = std::io::stdout();

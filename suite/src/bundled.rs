@@ -25,7 +25,7 @@ pub struct Bundled {
 }
 
 impl Bundled {
-    /// Starts the Tool with the given faults on `127.0.0.1:0`.
+    /// Starts the Tool, serving both bindings, with the given faults on `127.0.0.1:0`.
     pub async fn start(faults: FaultSet) -> anyhow::Result<Bundled> {
         let dir = tempfile::Builder::new()
             .prefix("oap-conform-bundled-")
@@ -37,7 +37,7 @@ impl Bundled {
             public_url: None,
             faults,
             limits: Default::default(),
-            amp: false,
+            amp: true,
         };
         let running = oap_ref::serve(config.clone())
             .await

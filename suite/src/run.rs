@@ -150,9 +150,11 @@ pub async fn execute(
     let summary = expectations
         .map(|e| e.apply(&mut results))
         .unwrap_or_default();
+    // A filtered run that selected none of a binding's vectors did not run that binding.
     let mut bindings: Vec<String> = opts
         .bindings
         .iter()
+        .filter(|b| opts.filter.is_none() || vectors.iter().any(|v| v.vector.binding == **b))
         .map(|b| b.as_str().to_owned())
         .collect();
     bindings.sort();

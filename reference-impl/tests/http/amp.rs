@@ -134,8 +134,8 @@ async fn history_len(tool: &Tool, who: &Agent, sid: &str) -> usize {
 #[tokio::test]
 async fn the_binding_is_served_exactly_when_the_manifest_declares_it() {
     for (tool, bindings) in [
-        (Tool::new(), json!(["oap"])),
-        (Tool::amp(), json!(["oap", "amp"])),
+        (Tool::oap_only(), json!(["oap"])),
+        (Tool::new(), json!(["oap", "amp"])),
     ] {
         let (status, manifest) = tool
             .send(
@@ -148,7 +148,7 @@ async fn the_binding_is_served_exactly_when_the_manifest_declares_it() {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(manifest["bindings"], bindings);
     }
-    let tool = Tool::new();
+    let tool = Tool::oap_only();
     let a = Agent::new();
     let m = msg(&a, &new_sid(), "SESSION_MSG", "m", json!({"body": 1}));
     let (status, problem) = tool.send(a.post(&tool, PATH, &m)).await;
@@ -161,7 +161,7 @@ async fn the_binding_is_served_exactly_when_the_manifest_declares_it() {
 #[tokio::test]
 async fn a_multi_step_workflow_with_three_agents() {
     // RFC 004 §4.2: A sends code, B scans, C checks style, both report, A aggregates.
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (a, b, c) = (Agent::new(), Agent::new(), Agent::new());
     let sid = new_sid();
     let init = msg(
@@ -274,7 +274,7 @@ async fn a_multi_step_workflow_with_three_agents() {
 #[tokio::test]
 async fn a_multi_turn_conversation_ends_with_a_close() {
     // RFC 004 §4.1: five turns between a user agent and a support agent, then a close.
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (user, agent) = (Agent::new(), Agent::new());
     let sid = init(&tool, &user, &[&agent], 600).await;
     ack(
@@ -312,7 +312,7 @@ async fn a_multi_turn_conversation_ends_with_a_close() {
 
 #[tokio::test]
 async fn bad_input_is_refused_in_amp_terms_and_changes_nothing() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (a, b, outsider) = (Agent::new(), Agent::new(), Agent::new());
     let sid = init(&tool, &a, &[&b], 3600).await;
     ack(&tool, &b, &msg(&b, &sid, "SESSION_ACCEPT", "ok", json!({}))).await;
@@ -529,7 +529,7 @@ async fn bad_input_is_refused_in_amp_terms_and_changes_nothing() {
 
 #[tokio::test]
 async fn outsiders_get_one_answer_for_existing_and_missing_sessions() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (a, outsider) = (Agent::new(), Agent::new());
     let sid = init(&tool, &a, &[], 3600).await;
     let mut answers = Vec::new();
@@ -556,7 +556,7 @@ async fn outsiders_get_one_answer_for_existing_and_missing_sessions() {
 
 #[tokio::test]
 async fn duplicates_get_the_original_answer_and_apply_once() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (a, b) = (Agent::new(), Agent::new());
     let sid = new_sid();
     let init = msg(
@@ -599,7 +599,7 @@ async fn duplicates_get_the_original_answer_and_apply_once() {
 
 #[tokio::test]
 async fn rejected_inits_create_nothing() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let a = Agent::new();
     let sid = new_sid();
     let cases = [
@@ -626,7 +626,7 @@ async fn rejected_inits_create_nothing() {
 
 #[tokio::test]
 async fn expiry_closes_the_session() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let a = Agent::new();
     let sid = init(&tool, &a, &[], 5).await;
     tool.clock.advance(5);
@@ -643,7 +643,7 @@ async fn expiry_closes_the_session() {
 
 #[tokio::test]
 async fn the_oap_binding_reads_and_deletes_but_never_writes_an_amp_session() {
-    let tool = Tool::amp();
+    let tool = Tool::new();
     let (a, b) = (Agent::new(), Agent::new());
     let sid = init(&tool, &a, &[&b], 3600).await;
     let (status, view) = tool.state(&a, &sid).await;

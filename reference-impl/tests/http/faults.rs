@@ -30,9 +30,8 @@ where
     F: Fn(Arc<Tool>) -> Fut,
     Fut: Future<Output = String>,
 {
-    // Both bindings are served, so that every fault can be shown on either.
-    let off = scenario(Arc::new(Tool::amp())).await;
-    let on = scenario(Arc::new(Tool::amp_with_faults(FaultSet::one(fault)))).await;
+    let off = scenario(Arc::new(Tool::new())).await;
+    let on = scenario(Arc::new(Tool::with_faults(FaultSet::one(fault)))).await;
     (off, on)
 }
 

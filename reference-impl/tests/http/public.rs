@@ -49,7 +49,7 @@ async fn state_schema_is_served_and_enforced() {
 
 #[tokio::test]
 async fn openapi_describes_every_route() {
-    for tool in [Tool::new(), Tool::amp()] {
+    for tool in [Tool::oap_only(), Tool::new()] {
         openapi_describes_every_route_of(&tool).await;
     }
 }

@@ -32,17 +32,12 @@ impl Tool {
     }
 
     pub fn with_faults(faults: FaultSet) -> Tool {
-        Tool::build(faults, false)
-    }
-
-    /// A Tool serving the AMP binding too.
-    pub fn amp() -> Tool {
-        Tool::build(FaultSet::none(), true)
-    }
-
-    /// A Tool serving the AMP binding, with faults.
-    pub fn amp_with_faults(faults: FaultSet) -> Tool {
         Tool::build(faults, true)
+    }
+
+    /// A Tool serving only the OAP binding.
+    pub fn oap_only() -> Tool {
+        Tool::build(FaultSet::none(), false)
     }
 
     fn build(faults: FaultSet, amp: bool) -> Tool {
