@@ -190,7 +190,7 @@ pub async fn execute(
         },
         verdicts_by_binding: Default::default(),
         fuzz: None,
-        concurrency: None,
+        concurrency: concurrency_summary(&runs),
         proof: None,
     };
     // A filtered run judges only the requirements its vectors check: it is a
@@ -232,6 +232,12 @@ pub async fn execute(
         expectations: summary,
         gate,
     }
+}
+
+/// The report's `concurrency` member: the summary of every concurrency scenario that ran.
+fn concurrency_summary(runs: &[VectorRun]) -> Option<Value> {
+    let scenarios: Vec<Value> = runs.iter().filter_map(|r| r.concurrency.clone()).collect();
+    (!scenarios.is_empty()).then(|| serde_json::json!({ "scenarios": scenarios }))
 }
 
 /// Reads the catalogue and its digest; a missing file is an empty catalogue.

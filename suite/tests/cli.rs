@@ -232,6 +232,14 @@ fn a_caught_scenario_is_a_failed_vector_in_every_report_format() {
         "{reason}"
     );
     let id = failed[0]["id"].as_str().unwrap();
+    // The report's concurrency member summarises every scenario that raced.
+    let scenarios = report["concurrency"]["scenarios"].as_array().unwrap();
+    assert_eq!(scenarios.len(), 3, "{scenarios:?}");
+    let caught = scenarios.iter().find(|s| s["vector"] == id).unwrap();
+    assert_eq!(caught["passed"], false);
+    assert_eq!(caught["run_seed"], 3);
+    assert!(caught["violations"].as_u64().unwrap() > 0);
+    assert!(caught["ops"].as_u64().unwrap() > 0);
     for f in ["junit.xml", "report.md", "report.html"] {
         let body = std::fs::read_to_string(out.path().join(f)).unwrap();
         assert!(body.contains(id), "{f} names {id}");

@@ -115,6 +115,17 @@ async fn race(run: &mut Run<'_>, c: &CheckStep) -> Result<(), StepError> {
         seed,
     )
     .await;
+    if let ScenarioOutcome::Pass(s)
+    | ScenarioOutcome::Violations(s)
+    | ScenarioOutcome::NoContention(s) = &outcome
+    {
+        let mut summary = s.to_json();
+        if let Some(m) = summary.as_object_mut() {
+            m.insert("vector".into(), Value::from(run.vector_id));
+            m.insert("run_seed".into(), Value::from(run.ctx.seed));
+        }
+        run.concurrency = Some(summary);
+    }
     match outcome {
         ScenarioOutcome::Pass(_) => Ok(()),
         ScenarioOutcome::Violations(s) => {

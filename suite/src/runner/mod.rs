@@ -82,6 +82,8 @@ pub struct VectorRun {
     pub records: Vec<Record>,
     /// The step that failed (0-based), if any.
     pub failed_step: Option<usize>,
+    /// A concurrency scenario's summary (`race` steps), for the report's `concurrency` member.
+    pub concurrency: Option<Value>,
 }
 
 /// A step that did not succeed.
@@ -127,6 +129,7 @@ pub(crate) struct Run<'a> {
     pub(crate) records: Vec<Record>,
     pub(crate) step: usize,
     pub(crate) after_restart: bool,
+    pub(crate) concurrency: Option<Value>,
 }
 
 impl Run<'_> {
@@ -231,6 +234,7 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
         duration: start.elapsed(),
         records,
         failed_step,
+        concurrency: None,
     };
     if let Some(reason) = applicability(ctx, v) {
         return finish(Status::NotApplicable, Some(reason), Vec::new(), None);
@@ -258,11 +262,12 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
         records: Vec::new(),
         step: 0,
         after_restart: false,
+        concurrency: None,
     };
     let outcome = tokio::time::timeout(budget, run_steps(&mut run, v)).await;
     let step = run.step;
     let records = std::mem::take(&mut run.records);
-    match outcome {
+    let mut result = match outcome {
         Ok(Ok(())) => finish(Status::Pass, None, records, None),
         Ok(Err(e)) => {
             let reason = format!("{}: {}", step_label(v, step), e.reason);
@@ -275,7 +280,9 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
             );
             finish(Status::Error, Some(reason), records, Some(step))
         }
-    }
+    };
+    result.concurrency = run.concurrency.take();
+    result
 }
 
 /// `step 3` (1-based), with the step's name when it has one: `step 3 (revoke)`.

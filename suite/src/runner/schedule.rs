@@ -62,6 +62,7 @@ pub fn lost(v: &LoadedVector) -> VectorRun {
         duration: std::time::Duration::ZERO,
         records: Vec::new(),
         failed_step: None,
+        concurrency: None,
     }
 }
 
