@@ -138,6 +138,8 @@ enum Answer {
     Bad { kind: FindingKind, detail: String },
     /// The client could not build the request (not the Tool's fault).
     Unsendable,
+    /// The Tool closed the connection while an oversized body was being sent.
+    Closed,
 }
 
 /// The connection to the Tool shared by every worker.
@@ -274,8 +276,17 @@ impl Driver {
 
     /// Sends `req` and applies the rules every answer must follow.
     async fn judge(&self, req: &OutRequest, must_reject: bool) -> Answer {
+        let oversized = req.body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES);
         match self.client.send(req).await {
             Err(TransportError::Request(_)) => Answer::Unsendable,
+            // A Tool may answer an oversized body 413 and close the connection before reading
+            // it all (RFC 9110 §15.5.14); the client then fails writing the rest, without
+            // reading the answer. Closing on a body over the limit refuses it.
+            Err(TransportError::Connect(e) | TransportError::Protocol(e))
+                if oversized && (e.contains("Broken pipe") || e.contains("reset")) =>
+            {
+                Answer::Closed
+            }
             Err(e) => Answer::Bad {
                 kind: FindingKind::Transport,
                 detail: e.to_string(),
@@ -396,7 +407,7 @@ impl Driver {
         let answer = self.judge(&req, must_reject).await;
         let shown = match (answer, kind) {
             (Answer::Bad { kind: k, .. }, _) => k == kind,
-            (Answer::Unsendable, _) => false,
+            (Answer::Unsendable | Answer::Closed, _) => false,
             (Answer::Fine { status }, FindingKind::StateChanged | FindingKind::Unusable) => {
                 (400..500).contains(&status)
                     && matches!(self.probe(&mut session).await, Err((k, _)) if k == kind)
@@ -551,6 +562,17 @@ impl Worker {
             let answer = self.driver.judge(&req, must_reject).await;
             match answer {
                 Answer::Unsendable => self.counts.unsendable += 1,
+                Answer::Closed => {
+                    self.counts.sent += 1;
+                    *self
+                        .counts
+                        .statuses
+                        .entry("closed_oversized".to_owned())
+                        .or_default() += 1;
+                    if case.endpoint.is_session_write() {
+                        batch.push(case);
+                    }
+                }
                 Answer::Bad { kind, detail } => {
                     self.counts.sent += 1;
                     *self
