@@ -7,11 +7,14 @@
 //! [`Write`]s and acknowledged through a [`Ticket`] only once they are on disk, so an
 //! implementation is free to batch many sessions' writes into one commit.
 //!
-//! [`SqliteStore`] is the embedded durable default.
+//! [`SqliteStore`] is the embedded durable default; [`MemoryStore`] keeps everything in memory,
+//! for tests and fuzzing.
 
+mod memory;
 mod sqlite;
 mod writer;
 
+pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 use tokio::sync::oneshot;
