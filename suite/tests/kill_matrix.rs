@@ -97,6 +97,11 @@ const DECLARED: &[(&str, &[&str])] = &[
     ("reuse-admission-nonce", &["PRF-CRED-10"]),
     ("skip-content-digest-check", &["PRF-AUTH-2", "PRF-AUTH-6"]),
     ("close-not-idempotent", &["PRF-LIFE-7"]),
+    ("amp-illegal-transitions", &["PRF-AMP-14"]),
+    ("amp-history-gap", &["PRF-AMP-25"]),
+    ("amp-apply-duplicates", &["PRF-AMP-28"]),
+    ("amp-accept-outsiders", &["PRF-AMP-23"]),
+    ("amp-ignore-expiry", &["PRF-AMP-15"]),
 ];
 
 /// Faults the vector set cannot catch yet, with the reason. Each entry is a
@@ -114,34 +119,6 @@ const EXCEPTIONS: &[Exception] = &[
         why: "caught in some runs only: it shows when a read or a restart lands between \
               the answer and the commit, and the bundled Tool's restart is graceful",
         sporadic: true,
-    },
-    // The AMP binding's faults: the vector set has no AMP vectors yet, and the
-    // bundled Tool does not serve AMP until it has. Once AMP vectors run,
-    // each of these must be caught and declared.
-    Exception {
-        fault: "amp-illegal-transitions",
-        why: "no AMP vectors yet",
-        sporadic: false,
-    },
-    Exception {
-        fault: "amp-history-gap",
-        why: "no AMP vectors yet",
-        sporadic: false,
-    },
-    Exception {
-        fault: "amp-apply-duplicates",
-        why: "no AMP vectors yet",
-        sporadic: false,
-    },
-    Exception {
-        fault: "amp-accept-outsiders",
-        why: "no AMP vectors yet",
-        sporadic: false,
-    },
-    Exception {
-        fault: "amp-ignore-expiry",
-        why: "no AMP vectors yet",
-        sporadic: false,
     },
 ];
 
