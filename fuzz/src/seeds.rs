@@ -212,7 +212,7 @@ pub fn generate() -> Result<Seeds, String> {
         put("strict_json", format!("edge-{name}"), text.into_bytes());
     }
 
-    // envelope_structured, oap_ref_envelope and receipt_chain: generated cases only.
+    // envelope_structured, oap_ref_envelope, receipt_chain and engine_model: generated cases only.
     for i in 0..24u64 {
         for target in ["envelope_structured", "oap_ref_envelope"] {
             put(
@@ -225,6 +225,11 @@ pub fn generate() -> Result<Seeds, String> {
             "receipt_chain",
             format!("noise-{i:02}"),
             noise(100 + i, 8 + 4 * i as usize),
+        );
+        put(
+            "engine_model",
+            format!("noise-{i:02}"),
+            noise(400 + i, 32 + 16 * i as usize),
         );
     }
 

@@ -50,3 +50,8 @@ pub fn content_digest(data: &[u8]) {
 pub fn oap_ref_envelope(input: &EnvelopeInput) {
     crate::reference::envelope_verdict(&input.0.body.0);
 }
+
+/// `engine_model`: operation sequences on the reference Tool's engine agree with the model.
+pub fn engine_model(input: &crate::engine_model::EngineInput) {
+    crate::engine_model::check(input);
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use arbitrary::{Arbitrary, Unstructured};
+use oap_fuzz::engine_model::EngineInput;
 use oap_fuzz::generate::envelope::EnvelopeInput;
 use oap_fuzz::generate::signed::{ChainInput, ProofInput, SigInput};
 use oap_fuzz::{seeds, targets};
@@ -81,6 +82,9 @@ fn run(target: &str, data: &[u8]) {
                 .is_ok(),
             "receipt_chain" => ChainInput::arbitrary_take_rest(u)
                 .map(|i| targets::receipt_chain(&i))
+                .is_ok(),
+            "engine_model" => EngineInput::arbitrary_take_rest(u)
+                .map(|i| targets::engine_model(&i))
                 .is_ok(),
             _ => false,
         }
