@@ -113,9 +113,9 @@ faults! {
     /// Skip state schema validation.
     SkipStateSchema = "skip-state-schema":
         "accept states that do not validate against the state schema",
-    /// Reply before the turn is durable.
+    /// Reply before the turn is durable: write behind, half a second later.
     AckBeforeDurable = "ack-before-durable":
-        "acknowledge turns before their commit is on disk",
+        "acknowledge turns at once and hand their writes to the store 500 ms later (write-behind)",
     /// Answer deeply nested bodies with a 500.
     Parser500OnDeepNesting = "parser-500-on-deep-nesting":
         "answer bodies nested beyond the limit with 500, as a broken parser would",

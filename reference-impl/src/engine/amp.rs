@@ -625,12 +625,7 @@ impl Engine {
             })),
             allow_overwrite: false,
         };
-        let ticket = self.inner.store.submit(write);
-        if self.fault(crate::faults::Fault::AckBeforeDurable) {
-            drop(ticket);
-        } else {
-            ticket.wait().await?;
-        }
+        self.persist(write).await?;
         let amp = head
             .amp
             .clone()

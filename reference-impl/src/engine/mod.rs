@@ -44,6 +44,9 @@ use crate::faults::{Fault, FaultSet};
 use crate::store::{Store, StoreError};
 use clock::Clock;
 
+/// How long the `ack-before-durable` fault holds a write back after answering.
+const WRITE_BEHIND: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Sessions kept in memory before idle ones are dropped from the cache.
 const CACHE_SOFT_LIMIT: usize = 100_000;
 
@@ -167,6 +170,25 @@ impl Engine {
     /// Whether a fault switch is on.
     pub(crate) fn fault(&self, fault: Fault) -> bool {
         self.inner.faults.has(fault)
+    }
+
+    /// Hands a write to the store and waits until it is durable: no answer goes out before
+    /// its write is on disk (PRF-DUR-1).
+    ///
+    /// With the `ack-before-durable` fault the broken Tool writes behind instead: it answers at
+    /// once and hands the write to the store [`WRITE_BEHIND`] later, so a read of the log right
+    /// after the answer misses the turn, and a restart in that window loses it.
+    pub(crate) async fn persist(&self, write: crate::store::Write) -> Result<(), EngineError> {
+        if self.fault(Fault::AckBeforeDurable) {
+            let store = Arc::clone(&self.inner.store);
+            tokio::spawn(async move {
+                tokio::time::sleep(WRITE_BEHIND).await;
+                drop(store.submit(write));
+            });
+            return Ok(());
+        }
+        self.inner.store.submit(write).wait().await?;
+        Ok(())
     }
 
     /// The current time, Unix seconds.

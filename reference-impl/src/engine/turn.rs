@@ -230,13 +230,7 @@ impl Engine {
             history: None,
             allow_overwrite: self.fault(Fault::UnserialisedReadModifyWrite),
         };
-        let ticket = self.inner.store.submit(write);
-        if self.fault(Fault::AckBeforeDurable) {
-            // The broken Tool answers first and lets the disk catch up (or not).
-            drop(ticket);
-        } else {
-            ticket.wait().await?;
-        }
+        self.persist(write).await?;
         let result = outcome(&head, receipt, output, now);
         slot.install(Some(head));
         Ok(result)
