@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::faults::Fault;
-use crate::store::{AppliedMessage, HistoryRow, ReceiptRow, RequestNonce, SessionRow, Write};
+use crate::store::{AppliedMessage, HistoryRow, RequestNonce, Write};
+
+use super::turn::{receipt_row, session_row};
 
 use super::ccc::{Level, Scope};
 use super::receipts::{self, Facts, Link};
@@ -601,19 +603,8 @@ impl Engine {
         entry.insert("seq".into(), json!(seq));
         entry.extend(req.entry.clone());
         let write = Write::Turn {
-            session: SessionRow {
-                session_id: head.session_id.clone(),
-                convener: head.convener.clone(),
-                open: head.status != Status::Closed,
-                expires_at: head.expires_at_unix,
-                head: serde_json::to_string(&head)
-                    .map_err(|e| EngineError::Internal(format!("head: {e}")))?,
-            },
-            receipt: Some(ReceiptRow {
-                version: head.state_version,
-                turn_id: head.last_turn_id.clone(),
-                body: receipt.to_string(),
-            }),
+            session: session_row(&head)?,
+            receipt: Some(receipt_row(&head, &receipt)),
             credential_nonce: None,
             request_nonce: req.request_nonce,
             history: Some(Box::new(HistoryRow {

@@ -212,19 +212,8 @@ impl Engine {
         now: i64,
     ) -> Result<TurnOutcome, EngineError> {
         let write = Write::Turn {
-            session: SessionRow {
-                session_id: head.session_id.clone(),
-                convener: head.convener.clone(),
-                open: head.status != Status::Closed,
-                expires_at: head.expires_at_unix,
-                head: serde_json::to_string(&head)
-                    .map_err(|e| EngineError::Internal(format!("head: {e}")))?,
-            },
-            receipt: Some(ReceiptRow {
-                version: head.state_version,
-                turn_id: head.last_turn_id.clone(),
-                body: receipt.to_string(),
-            }),
+            session: session_row(&head)?,
+            receipt: Some(receipt_row(&head, &receipt)),
             credential_nonce,
             request_nonce,
             history: None,
@@ -437,5 +426,26 @@ fn outcome(head: &SessionHead, receipt: Value, output: Option<Value>, now: i64) 
         state: head.state.clone(),
         receipt,
         output,
+    }
+}
+
+/// The session row a turn's write stores: the head as it stands after the turn.
+pub(super) fn session_row(head: &SessionHead) -> Result<SessionRow, EngineError> {
+    Ok(SessionRow {
+        session_id: head.session_id.clone(),
+        convener: head.convener.clone(),
+        open: head.status != Status::Closed,
+        expires_at: head.expires_at_unix,
+        head: serde_json::to_string(head)
+            .map_err(|e| EngineError::Internal(format!("head: {e}")))?,
+    })
+}
+
+/// The receipt row a turn's write stores, at the head's version.
+pub(super) fn receipt_row(head: &SessionHead, receipt: &Value) -> ReceiptRow {
+    ReceiptRow {
+        version: head.state_version,
+        turn_id: head.last_turn_id.clone(),
+        body: receipt.to_string(),
     }
 }
