@@ -110,10 +110,15 @@ async fn correct_tool_gives_no_finding() {
     ] {
         assert!(r.mutations.get(kind).is_some_and(|n| *n > 0), "{kind}");
     }
+    // Every answer is a 2xx or a 4xx; `closed_oversized` is the fuzzer's name for a
+    // body over the limit refused by closing the connection (413 and close), which
+    // the run counts as a refusal, not a finding.
     assert!(
         r.statuses
             .keys()
-            .all(|s| s.starts_with('2') || s.starts_with('4'))
+            .all(|s| s.starts_with('2') || s.starts_with('4') || s == "closed_oversized"),
+        "{:?}",
+        r.statuses
     );
 }
 
