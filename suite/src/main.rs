@@ -271,6 +271,9 @@ fn explain(
         if let oap_conform::report::Testable::No(why) = &e.testable {
             console::say(&format!("not testable black-box: {why}"));
         }
+        if let Some(note) = &e.note {
+            console::say(&format!("note: {note}\n"));
+        }
         let vs: Vec<_> = set
             .vectors
             .iter()

@@ -122,6 +122,14 @@ fn list_and_explain() {
     assert!(String::from_utf8_lossy(&o.stdout).contains("oap.replay.001"));
     let o = oap_conform(&["explain", "oap.replay.001"]);
     assert_eq!(code(&o), 0);
+    // A requirement's note (how it is tested) is part of the explanation.
+    let o = oap_conform(&["explain", "PRF-DUR-2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("note: Tested by the restart vectors"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(code(&oap_conform(&["explain", "NOPE-1"])), 2);
 }
 

@@ -78,6 +78,9 @@ pub struct RequirementEntry {
     pub binding: String,
     /// Whether vectors can test it.
     pub testable: Testable,
+    /// What a reader should know about how it is tested (for example, a hook it needs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl RequirementEntry {
