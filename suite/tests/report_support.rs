@@ -27,6 +27,7 @@ pub fn req(id: &str, level: Level, binding: &str, testable: Testable) -> Require
         level,
         binding: binding.to_owned(),
         testable,
+        note: None,
     }
 }
 
