@@ -1,14 +1,16 @@
 //! The HTTP bindings: OAP (RFC 0001 over HTTP + JSON, profile §2–§5) and AMP (RFC 004, profile
 //! §12, [`amp`]), on one router and one engine.
 //!
-//! [`app`] builds the axum router with its tower layers: tracing, the 1 MiB body limit (its bare
-//! 413 turned into a problem body; the request reader enforces the same limit on streamed
-//! bodies), a timeout and a global concurrency limit. Unknown paths and methods get problem
+//! [`app`] builds the axum router with its tower layers: `Connection: close` on answers that leave
+//! the body unread ([`connection`]), tracing, the 1 MiB body limit (its bare 413 turned into a
+//! problem body; the request reader enforces the same limit on streamed bodies), a timeout and a
+//! global concurrency limit. Unknown paths and methods get problem
 //! bodies as well.
 
 pub mod amp;
 pub mod amp_message;
 pub mod auth;
+pub mod connection;
 pub mod envelope;
 pub mod error;
 pub mod oap;
@@ -118,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state.clone());
     routes.layer(
         ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(connection::close_if_body_unread))
             .layer(axum::middleware::from_fn_with_state(state, amp::amp_errors))
             .layer(TraceLayer::new_for_http())
             .layer(axum::middleware::map_response(problem_for_bare_413))

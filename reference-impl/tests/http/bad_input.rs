@@ -168,3 +168,101 @@ async fn declared_oversize_is_a_problem() {
         .unwrap();
     assert_problem(&tool.send(req).await, 413, "payload_too_large");
 }
+
+/// Whether an answer announces `Connection: close`.
+fn closes(resp: &http::Response<axum::body::Body>) -> bool {
+    resp.headers()
+        .get(http::header::CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"))
+}
+
+/// An answer given without reading the request body to its end (the 404 fallback, a 413 on the
+/// declared length) carries `Connection: close`, so a client never writes its next request on a
+/// connection the server is about to close; answers to requests read in full do not.
+#[tokio::test]
+async fn answers_leaving_the_body_unread_close_the_connection() {
+    use tower::ServiceExt;
+    let tool = Tool::new();
+    let a = Agent::new();
+    let sid = tool.create(&a).await;
+    let send = |req: http::Request<axum::body::Body>| tool.router.clone().oneshot(req);
+    let body = env(&sid, Some(0), json!({"patch": {"step": 1}})).to_string();
+
+    let nowhere = a.request_raw(
+        "POST",
+        "/oap/nowhere",
+        Some(body.clone().into_bytes()),
+        tool.now(),
+    );
+    let resp = send(nowhere).await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(closes(&resp), "{:?}", resp.headers());
+
+    let path = format!("/oap/session/{sid}/update");
+    let mut big = a.request_raw("POST", &path, Some(b"{}".to_vec()), tool.now());
+    big.headers_mut().insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(2 * 1024 * 1024),
+    );
+    let resp = send(big).await.unwrap();
+    assert_eq!(resp.status(), 413);
+    assert!(closes(&resp), "{:?}", resp.headers());
+
+    // Read in full: refused (415) or accepted, the connection stays open.
+    let wrong_type = a.request_with(
+        "POST",
+        &path,
+        Some(b"{}".to_vec()),
+        tool.now(),
+        &nonce(),
+        "text/plain",
+    );
+    let resp = send(wrong_type).await.unwrap();
+    assert_eq!(resp.status(), 415);
+    assert!(!closes(&resp), "{:?}", resp.headers());
+    let update = a.request_raw("POST", &path, Some(body.into_bytes()), tool.now());
+    let resp = send(update).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(!closes(&resp), "{:?}", resp.headers());
+    let resp = send(a.get(&tool, &format!("/oap/session/{sid}/state")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(!closes(&resp), "{:?}", resp.headers());
+}
+
+/// On the wire: the head of a POST to no endpoint, its declared body not yet sent, is answered
+/// 404 with `Connection: close`, and the Tool then closes the connection.
+#[tokio::test]
+async fn unread_body_on_the_wire_is_answered_with_connection_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let running = oap_ref::serve(oap_ref::Config {
+        data_dir: dir.path().to_owned(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..oap_ref::Config::default()
+    })
+    .await
+    .unwrap();
+    let addr = running.url.trim_start_matches("http://").to_owned();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    sock.write_all(
+        b"POST /oap/nowhere HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sock.read_to_end(&mut answer),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 404"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    assert!(
+        matches!(read, Ok(Ok(_))),
+        "the Tool kept the connection open: {read:?}"
+    );
+    running.shutdown().await;
+}
