@@ -19,7 +19,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
-/// Bodies above this size are sent on a connection that is not reused.
+/// Bodies above this size are sent on a new connection, closed after the answer.
 const LARGE_BODY: usize = 64 * 1024;
 /// What transcripts show instead of a secret header value.
 pub const REDACTED: &str = "<redacted>";
@@ -143,25 +143,31 @@ pub struct ClientBuildError(String);
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
+    /// The same settings, keeping no idle connection: every request on a new connection.
+    fresh: reqwest::Client,
     config: ClientConfig,
 }
 
 impl HttpClient {
     /// Builds a client.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.request_timeout)
-            .timeout(config.request_timeout)
-            .pool_max_idle_per_host(16)
-            .user_agent(concat!("oap-conform/", env!("CARGO_PKG_VERSION")));
-        if !config.use_env_proxy {
-            builder = builder.no_proxy();
-        }
-        let inner = builder
-            .build()
-            .map_err(|e| ClientBuildError(e.to_string()))?;
-        Ok(HttpClient { inner, config })
+        let build = |idle: usize| {
+            let mut builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(config.request_timeout)
+                .timeout(config.request_timeout)
+                .pool_max_idle_per_host(idle)
+                .user_agent(concat!("oap-conform/", env!("CARGO_PKG_VERSION")));
+            if !config.use_env_proxy {
+                builder = builder.no_proxy();
+            }
+            builder.build().map_err(|e| ClientBuildError(e.to_string()))
+        };
+        Ok(HttpClient {
+            inner: build(16)?,
+            fresh: build(0)?,
+            config,
+        })
     }
 
     /// The settings.
@@ -171,14 +177,45 @@ impl HttpClient {
 
     /// Sends a request and reads the response under the deadline and cap.
     pub async fn send(&self, req: &OutRequest) -> Result<InResponse, TransportError> {
+        if !self.may_reuse(req) {
+            // A Tool may answer a large body early (413) without reading it; a connection
+            // left in that state must not be reused, and one from the pool may be closing.
+            return self.send_fresh(req).await;
+        }
+        self.send_on(&self.inner, req, false).await
+    }
+
+    /// Whether [`HttpClient::send`] may send `req` on a connection kept alive from an earlier
+    /// request (large bodies always go on a new one).
+    pub fn may_reuse(&self, req: &OutRequest) -> bool {
+        req.body.as_ref().is_none_or(|b| b.len() <= LARGE_BODY)
+    }
+
+    /// Like [`HttpClient::send`], but on a new connection (never one kept alive from an earlier
+    /// request), which is closed after the answer (`Connection: close`).
+    pub async fn send_fresh(&self, req: &OutRequest) -> Result<InResponse, TransportError> {
+        self.send_on(&self.fresh, req, true).await
+    }
+
+    async fn send_on(
+        &self,
+        client: &reqwest::Client,
+        req: &OutRequest,
+        close: bool,
+    ) -> Result<InResponse, TransportError> {
         let deadline = self.config.request_timeout;
-        match tokio::time::timeout(deadline, self.send_inner(req)).await {
+        match tokio::time::timeout(deadline, self.send_inner(client, req, close)).await {
             Ok(r) => r,
             Err(_) => Err(TransportError::Timeout(deadline)),
         }
     }
 
-    async fn send_inner(&self, req: &OutRequest) -> Result<InResponse, TransportError> {
+    async fn send_inner(
+        &self,
+        client: &reqwest::Client,
+        req: &OutRequest,
+        close: bool,
+    ) -> Result<InResponse, TransportError> {
         let bad = |e: String| TransportError::Request(e);
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|e| bad(format!("method {:?}: {e}", req.method)))?;
@@ -198,15 +235,13 @@ impl HttpClient {
                 .map_err(|e| bad(format!("header {name}: {e}")))?;
             headers.append(name, value);
         }
-        if req.body.as_ref().is_some_and(|b| b.len() > LARGE_BODY) {
-            // A Tool may answer a large body early (413) without reading it; a
-            // connection left in that state must not be reused for the next request.
+        if close {
             headers.insert(
                 reqwest::header::CONNECTION,
                 HeaderValue::from_static("close"),
             );
         }
-        let mut builder = self.inner.request(method, url).headers(headers);
+        let mut builder = client.request(method, url).headers(headers);
         if let Some(body) = &req.body {
             builder = builder.body(body.clone());
         }

@@ -214,3 +214,123 @@ async fn non_canonical_signatures_are_found() {
     )
     .await;
 }
+
+/// How [`proxy`] breaks the connections it relays.
+#[derive(Clone, Copy, Debug)]
+enum Breaks {
+    /// Closes a connection, unanswered, when a second request arrives on it: what a client sees
+    /// when a Tool closes a kept-alive connection just as the next request is written on it.
+    SecondRequest,
+    /// Resets every connection on which an update request arrives: a Tool that really drops
+    /// requests.
+    Updates,
+}
+
+/// A TCP proxy to `upstream` that breaks connections as `breaks` says; returns its base URL.
+async fn proxy(upstream: &str, breaks: Breaks) -> String {
+    use tokio::net::TcpListener;
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            tokio::spawn(relay(client, upstream.clone(), breaks));
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn relay(mut client: tokio::net::TcpStream, upstream: String, breaks: Breaks) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+        return;
+    };
+    let (mut up, mut down) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    // The client writes a request only once the previous answer is in (no pipelining), so its
+    // first bytes after answer bytes start a new request.
+    let (mut answered, mut requests) = (true, 0u32);
+    loop {
+        tokio::select! {
+            n = client.read(&mut up) => {
+                let Ok(n @ 1..) = n else { return };
+                if answered {
+                    answered = false;
+                    requests += 1;
+                    let head = String::from_utf8_lossy(&up[..n.min(200)]).into_owned();
+                    let line = head.lines().next().unwrap_or_default();
+                    match breaks {
+                        Breaks::SecondRequest if requests >= 2 => return,
+                        Breaks::Updates if line.starts_with("POST ") && line.contains("/update ") => {
+                            #[allow(deprecated)]
+                            let _ = client.set_linger(Some(Duration::ZERO));
+                            return;
+                        }
+                        _ => {}
+                    }
+                }
+                if server.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+            }
+            n = server.read(&mut down) => {
+                let Ok(n @ 1..) = n else { return };
+                answered = true;
+                if client.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A kept-alive connection closed as the next request arrives is not a finding: the request is
+/// sent again on a new connection, and the retries are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_before_reuse_is_retried_not_a_finding() {
+    let tool = start(FaultSet::none()).await;
+    let url = proxy(&tool.running.url, Breaks::SecondRequest).await;
+    let driver = Driver::new(client(), &url);
+    let opts = FuzzOptions {
+        requests: Some(400),
+        seed: 12,
+        workers: 4,
+        ..FuzzOptions::default()
+    };
+    let r = fuzz(&driver, &opts).await.unwrap();
+    tool.running.shutdown().await;
+    eprintln!("{}", report::to_markdown(&r));
+    assert!(r.passed(), "{:#?}", r.findings);
+    assert!(r.requests >= 400, "{}", r.requests);
+    assert!(r.retried >= 100, "{}", r.retried);
+}
+
+/// A Tool that drops every update, also on a new connection, is found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_dropping_connections_is_found() {
+    let tool = start(FaultSet::none()).await;
+    let url = proxy(&tool.running.url, Breaks::Updates).await;
+    let driver = Driver::new(client(), &url);
+    let opts = FuzzOptions {
+        requests: Some(400),
+        seed: 13,
+        workers: 4,
+        max_findings: 1,
+        ..FuzzOptions::default()
+    };
+    let r = fuzz(&driver, &opts).await.unwrap();
+    tool.running.shutdown().await;
+    eprintln!("{}", report::to_markdown(&r));
+    let f = r
+        .findings
+        .first()
+        .unwrap_or_else(|| panic!("dropped connections not found in {} requests", r.requests));
+    assert_eq!(f.kind, FindingKind::Transport, "{f:#?}");
+    assert!(f.reproduced, "{f:#?}");
+    assert!(r.retried > 0, "{}", r.retried);
+    let dir = tempfile::tempdir().unwrap();
+    let written = report::write(&r, dir.path()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&written.json).unwrap()).unwrap();
+    assert_eq!(json["retried"], serde_json::json!(r.retried));
+    assert_fits_report_schema(&json);
+}

@@ -5,7 +5,13 @@
 //! unsigned, and judge every answer:
 //!
 //! - a 5xx status, a dropped connection, a malformed answer or a timeout is a
-//!   finding whatever the request (PRF-ENV-9, PRF-ERR-3);
+//!   finding whatever the request (PRF-ENV-9, PRF-ERR-3). A request that failed
+//!   on the wire (a connection closed or reset, bytes that are not HTTP; not a
+//!   timeout) on a connection that may have been kept alive from an earlier
+//!   request is sent once more on a new connection, and only a second failure
+//!   counts: a Tool may close an idle connection just as the next request is
+//!   written on it (RFC 9112 §9.3.1), which says nothing about its handling of
+//!   that request. Such retries are counted in the report (`retried`);
 //! - a 2xx answer to a request the profile leaves no room to accept (a broken
 //!   signature, a body that is not strict I-JSON within the limits, a wrong
 //!   media type or path identifier) is a finding;
@@ -102,6 +108,9 @@ pub struct Counts {
     pub accepted: u64,
     /// Session probes run (state, log, a valid update).
     pub probes: u64,
+    /// Requests retried on a new connection after a transport failure (fuzz requests,
+    /// probes and replays; see [`Driver::retried`]).
+    pub retried: u64,
 }
 
 impl Counts {
@@ -112,6 +121,7 @@ impl Counts {
         self.must_reject += other.must_reject;
         self.accepted += other.accepted;
         self.probes += other.probes;
+        self.retried += other.retried;
         for (k, v) in other.statuses {
             *self.statuses.entry(k).or_default() += v;
         }
@@ -147,6 +157,8 @@ enum Answer {
 pub struct Driver {
     client: HttpClient,
     base: String,
+    /// Requests sent a second time on a new connection after a transport failure.
+    retried: Arc<AtomicU64>,
 }
 
 impl Driver {
@@ -155,7 +167,36 @@ impl Driver {
         Driver {
             client,
             base: base.trim_end_matches('/').to_owned(),
+            retried: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Requests (fuzz requests, probes and replays) retried on a new connection so far.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
+
+    /// Sends `req`. A transport failure other than a timeout, on a connection that may have been
+    /// kept alive from an earlier request, is retried once on a new connection; the second
+    /// attempt's outcome is the answer, and its failure carries the first one's too.
+    async fn send(&self, req: &OutRequest) -> Result<InResponse, TransportError> {
+        let first = match self.client.send(req).await {
+            Err(e @ (TransportError::Connect(_) | TransportError::Protocol(_)))
+                if self.client.may_reuse(req) =>
+            {
+                e
+            }
+            other => return other,
+        };
+        self.retried.fetch_add(1, Ordering::Relaxed);
+        self.client.send_fresh(req).await.map_err(|second| {
+            let again = |e: String| format!("{e} (and first, on a kept-alive connection: {first})");
+            match second {
+                TransportError::Connect(e) => TransportError::Connect(again(e)),
+                TransportError::Protocol(e) => TransportError::Protocol(again(e)),
+                other => other,
+            }
+        })
     }
 
     /// The target's base URL.
@@ -195,7 +236,7 @@ impl Driver {
         let body = Endpoint::Create.base_body("", 0, "");
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let req = self.signed("POST", "/oap/session/create", Some(bytes), &convener);
-        let resp = self.client.send(&req).await.map_err(|e| e.to_string())?;
+        let resp = self.send(&req).await.map_err(|e| e.to_string())?;
         if !(200..300).contains(&resp.status) {
             return Err(format!(
                 "create answered {}: {}",
@@ -277,7 +318,7 @@ impl Driver {
     /// Sends `req` and applies the rules every answer must follow.
     async fn judge(&self, req: &OutRequest, must_reject: bool) -> Answer {
         let oversized = req.body.as_ref().is_some_and(|b| b.len() > MAX_BODY_BYTES);
-        match self.client.send(req).await {
+        match self.send(req).await {
             Err(TransportError::Request(_)) => Answer::Unsendable,
             // A Tool may answer an oversized body 413 and close the connection before reading
             // it all (RFC 9110 §15.5.14); the client then fails writing the rest, without
@@ -322,7 +363,6 @@ impl Driver {
         let path = format!("/oap/session/{}/state", session.id);
         let req = self.signed("GET", &path, None, &session.convener);
         let resp = self
-            .client
             .send(&req)
             .await
             .map_err(|e| (FindingKind::Transport, format!("GET state: {e}")))?;
@@ -341,7 +381,6 @@ impl Driver {
         );
         let req = self.signed("GET", &path, None, &session.convener);
         let resp = self
-            .client
             .send(&req)
             .await
             .map_err(|e| (FindingKind::Transport, format!("GET log: {e}")))?;
@@ -366,7 +405,6 @@ impl Driver {
         let path = format!("/oap/session/{}/update", session.id);
         let req = self.signed("POST", &path, Some(bytes), &session.convener);
         let resp = self
-            .client
             .send(&req)
             .await
             .map_err(|e| (FindingKind::Transport, format!("valid update: {e}")))?;
@@ -390,7 +428,7 @@ impl Driver {
     async fn resync(&self, session: &mut Session) {
         let path = format!("/oap/session/{}/state", session.id);
         let req = self.signed("GET", &path, None, &session.convener);
-        if let Ok(resp) = self.client.send(&req).await
+        if let Ok(resp) = self.send(&req).await
             && let Some(v) =
                 json_body(&resp).and_then(|v| v.get("state_version").and_then(Value::as_u64))
         {
@@ -464,6 +502,7 @@ pub async fn fuzz(driver: &Driver, opts: &FuzzOptions) -> Result<FuzzReport, Fuz
     for (i, r) in raw.into_iter().enumerate() {
         findings.push(finding::finish(driver, r, i + 1, opts.seed).await);
     }
+    counts.retried = driver.retried();
     Ok(report::build(
         driver.base_url(),
         opts,

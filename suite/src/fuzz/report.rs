@@ -38,6 +38,10 @@ pub struct FuzzReport {
     pub accepted: u64,
     /// Session probes (state, log, a valid update).
     pub probes: u64,
+    /// Requests (fuzz requests, probes and replays) sent a second time on a new connection
+    /// after a transport failure on one that may have been kept alive; a second failure is a
+    /// finding, a success is not.
+    pub retried: u64,
     /// Answers by status, or by the failure when there was none.
     pub statuses: std::collections::BTreeMap<String, u64>,
     /// Mutations drawn, by kind.
@@ -75,6 +79,7 @@ pub fn build(
         must_reject: counts.must_reject,
         accepted: counts.accepted,
         probes: counts.probes,
+        retried: counts.retried,
         statuses: counts.statuses,
         mutations: counts.mutations,
         findings,
@@ -143,6 +148,12 @@ pub fn to_markdown(r: &FuzzReport) -> String {
         r.accepted,
         r.probes
     ));
+    if r.retried > 0 {
+        s.push_str(&format!(
+            "{} requests failed on a connection that may have been kept alive and were sent again on a new connection (only a second failure is a finding).\n\n",
+            r.retried
+        ));
+    }
     s.push_str("| answer | count |\n| --- | --- |\n");
     for (k, v) in &r.statuses {
         s.push_str(&format!("| {k} | {v} |\n"));
