@@ -24,7 +24,7 @@ esac
 mkdir -p "$dir"
 
 case "$target" in
-  strict_json|didkey|ids|content_digest)
+  strict_json|didkey|ids|content_digest|oap_ref_amp_message)
     cp "$artifact" "$dir/$name"
     ;;
   envelope_structured|httpsig_headers|credential_proof|receipt_chain|oap_ref_envelope)

@@ -6,6 +6,7 @@
 //! * [`planted`]: the parser the JSON targets call, which panics on a chosen input when the
 //!   `planted-bug` feature is on;
 //! * [`reference`]: properties of the reference Tool's parsers (`oap-ref`);
+//! * [`amp`]: properties of the reference Tool's AMP message parsing;
 //! * [`engine_model`]: the reference Tool's engine against a model of the session rules;
 //! * [`targets`]: one function per fuzz target, so each file in `fuzz_targets/` is one line;
 //! * [`seeds`]: the committed seed corpus, generated from the published vectors and the
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod amp;
 pub mod engine_model;
 pub mod generate;
 pub mod oracle;

@@ -310,6 +310,12 @@ pub fn generate() -> Result<Seeds, String> {
         put("credential_proof", format!("noise-{i:02}"), data);
     }
 
+    // oap_ref_amp_message: every message body the AMP vectors post, with their placeholders
+    // filled in, and the raw bodies they send.
+    for (name, data) in amp_bodies()? {
+        put("oap_ref_amp_message", name, data);
+    }
+
     // didkey: every did:key of the published examples, the fixtures' DIDs and methods.
     let mut dids = Vec::new();
     for file in [
@@ -368,6 +374,75 @@ pub fn generate() -> Result<Seeds, String> {
         put("content_digest", format!("profile-{name}"), data);
     }
     Ok(seeds)
+}
+
+/// The bodies `POST /amp/session` steps of `vectors/amp/` send, by `amp-<vector id>-<step>`:
+/// `raw_body` as is, `body` with each `${...}` placeholder filled in (an actor's did:key from
+/// the fixture keys, the session id from the fixtures, other expressions as `1`).
+fn amp_bodies() -> Result<Vec<(String, Vec<u8>)>, String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/amp");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut actors: Vec<String> = Vec::new();
+    let mut fill = |v: &Value| -> Value {
+        fn walk(v: &Value, f: &mut dyn FnMut(&str) -> Value) -> Value {
+            match v {
+                Value::String(s) if s.starts_with("${") && s.ends_with('}') => f(s),
+                Value::Array(a) => Value::Array(a.iter().map(|x| walk(x, f)).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.iter().map(|(k, x)| (k.clone(), walk(x, f))).collect())
+                }
+                other => other.clone(),
+            }
+        }
+        walk(v, &mut |s: &str| {
+            let expr = &s[2..s.len() - 1];
+            if let Some(name) = expr.strip_prefix("did:") {
+                let i = actors.iter().position(|a| a == name).unwrap_or_else(|| {
+                    actors.push(name.to_owned());
+                    actors.len() - 1
+                });
+                Value::String(fixtures::key(10 + (i % 200) as u8).did.clone())
+            } else if expr == "sid" || expr.starts_with("session_id") {
+                Value::String(fixtures::SESSIONS[0].to_owned())
+            } else {
+                json!(1)
+            }
+        })
+    };
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    for file in files {
+        let v: Value = serde_json::from_slice(
+            &std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?,
+        )
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+        let id = v["id"].as_str().unwrap_or("vector").to_owned();
+        for (i, step) in v["steps"].as_array().into_iter().flatten().enumerate() {
+            if step["method"] != "POST" || step["path"] != "/amp/session" {
+                continue;
+            }
+            let data = match (step.get("raw_body"), step.get("body")) {
+                (Some(Value::String(raw)), _) => raw.as_bytes().to_vec(),
+                (_, Some(body)) => json_bytes(&fill(body)),
+                _ => continue,
+            };
+            if !out.iter().any(|(_, d)| *d == data) {
+                out.push((format!("amp-{id}-{i:02}"), data));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `fuzz/seeds/`.

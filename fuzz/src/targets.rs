@@ -51,6 +51,12 @@ pub fn oap_ref_envelope(input: &EnvelopeInput) {
     crate::reference::envelope_verdict(&input.0.body.0);
 }
 
+/// `oap_ref_amp_message`: raw `POST /amp/session` bodies through the reference Tool's AMP
+/// parsing get a verdict the profile allows; accepted messages read back and round-trip.
+pub fn oap_ref_amp_message(data: &[u8]) {
+    crate::amp::check(data);
+}
+
 /// `engine_model`: operation sequences on the reference Tool's engine agree with the model.
 pub fn engine_model(input: &crate::engine_model::EngineInput) {
     crate::engine_model::check(input);

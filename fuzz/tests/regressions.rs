@@ -1,15 +1,18 @@
 //! Replays the recorded inputs of the targets over the reference Tool (`fuzz/regressions/<target>/`),
 //! which `oap-wire`'s own replay (`suite/wire/tests/fuzz_regressions.rs`) cannot reach: each file is
-//! the case as JSON, as the target's `Debug` prints it (`fuzz/add-regression.sh`).
+//! the case as JSON, as the target's `Debug` prints it, or for the raw-byte `oap_ref_amp_message`
+//! the input itself (`fuzz/add-regression.sh`).
 
 use std::path::Path;
 
 use oap_fuzz::oracle::json::EnvelopeCase;
 use oap_fuzz::reference;
 
-#[test]
-fn every_recorded_reference_input_passes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions/oap_ref_envelope");
+/// The recorded inputs of `target`, sorted (dot files skipped).
+fn recorded(target: &str) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("regressions")
+        .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -23,10 +26,24 @@ fn every_recorded_reference_input_passes() {
         })
         .collect();
     files.sort();
-    for file in files {
+    files
+}
+
+#[test]
+fn every_recorded_reference_input_passes() {
+    for file in recorded("oap_ref_envelope") {
         let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let case: EnvelopeCase = serde_json::from_slice(&data)
             .unwrap_or_else(|e| panic!("{}: not a recorded case: {e}", file.display()));
         reference::envelope_verdict(&case.body.0);
+    }
+}
+
+/// `oap_ref_amp_message` reads raw bytes: each file is the input itself.
+#[test]
+fn every_recorded_amp_message_passes() {
+    for file in recorded("oap_ref_amp_message") {
+        let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        oap_fuzz::targets::oap_ref_amp_message(&data);
     }
 }

@@ -94,6 +94,7 @@ fn run(target: &str, data: &[u8]) {
         "didkey" => targets::didkey(data),
         "ids" => targets::ids(data),
         "content_digest" => targets::content_digest(data),
+        "oap_ref_amp_message" => targets::oap_ref_amp_message(data),
         _ => {
             typed(Unstructured::new(data));
         }
