@@ -1,7 +1,8 @@
 //! The committed seed corpus (`fuzz/seeds/<target>/`), generated here from the published
 //! vectors (`external-vectors/`), the profile's examples (`docs/profile.md`) and the oracle
 //! fixtures. `cargo test --manifest-path fuzz/Cargo.toml` fails when the committed files differ
-//! from what this module generates; `OAP_FUZZ_BLESS=1` rewrites them.
+//! from what this module generates (except the seeds taken from the suite's own `vectors/amp/`,
+//! a snapshot that changes with the vectors); `OAP_FUZZ_BLESS=1` rewrites them.
 //!
 //! The structure-aware targets read their first byte as a mode (even: raw header values or a raw
 //! document; odd: a generated case), so their raw seeds are real values prefixed by `\0`, and

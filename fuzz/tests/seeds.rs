@@ -27,6 +27,11 @@ fn committed() -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
     out
 }
 
+/// Targets whose seeds come from the suite's own vectors (`vectors/`), which change with the
+/// suite: their committed seeds are a snapshot (regenerate with `OAP_FUZZ_BLESS=1`), not
+/// compared with a fresh generation, and [`every_committed_seed_passes`] runs them.
+const SNAPSHOT_TARGETS: &[&str] = &["oap_ref_amp_message"];
+
 #[test]
 fn seeds_are_current() {
     let fresh = seeds::generate().unwrap_or_else(|e| panic!("cannot generate seeds: {e}"));
@@ -45,6 +50,9 @@ fn seeds_are_current() {
     }
     let committed = committed();
     for (target, files) in &fresh {
+        if SNAPSHOT_TARGETS.contains(&target.as_str()) {
+            continue;
+        }
         for (name, data) in files {
             let have = committed.get(target).and_then(|f| f.get(name));
             assert!(
@@ -55,6 +63,9 @@ fn seeds_are_current() {
         }
     }
     for (target, files) in &committed {
+        if SNAPSHOT_TARGETS.contains(&target.as_str()) {
+            continue;
+        }
         for name in files.keys() {
             assert!(
                 fresh.get(target).is_some_and(|f| f.contains_key(name)),
@@ -107,6 +118,15 @@ fn every_seed_passes() {
     for (target, files) in fresh {
         for data in files.values() {
             run(target, data);
+        }
+    }
+}
+
+#[test]
+fn every_committed_seed_passes() {
+    for (target, files) in committed() {
+        for data in files.values() {
+            run(&target, data);
         }
     }
 }
