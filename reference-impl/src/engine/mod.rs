@@ -135,7 +135,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         let now = clock.unix_now();
-        let previous_nonces = store.any_request_nonce_live(now)?;
+        let previous_nonces = store.live_request_nonces(now)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,

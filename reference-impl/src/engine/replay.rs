@@ -4,9 +4,9 @@
 //! Accepted nonces are held in memory as 16-byte hashes with their expiry (pruned as they
 //! expire) and written through the store's group commit, in the same transaction as the turn the
 //! request makes (or on their own when it makes none); a binding answers only once that write is
-//! durable, so an answered request's nonce always survives a crash. After a restart, nonces
-//! accepted by the previous run can still be live for one window: during that first window a
-//! miss in memory is checked against the store (unless the store held no live nonce at start).
+//! durable, so an answered request's nonce always survives a crash. At start the engine reads
+//! every nonce still live in the store (accepted by a previous run within the window) into
+//! memory, so a check never has to ask the store.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,21 +24,22 @@ pub const MAX_FUTURE_SKEW_SECONDS: i64 = 30;
 /// How often the in-memory cache is pruned.
 const PRUNE_EVERY_SECONDS: i64 = 10;
 
-/// In-memory part of the replay cache.
+/// In-memory replay cache.
 pub(super) struct ReplayCache {
     seen: Mutex<HashMap<[u8; 16], i64>>,
-    started: i64,
-    /// Whether the store held unexpired nonces at start (accepted by a previous run).
-    previous_nonces: bool,
     last_prune: AtomicI64,
 }
 
 impl ReplayCache {
-    pub(super) fn new(now: i64, previous_nonces: bool) -> Self {
+    /// A cache holding `previous`, the nonces a previous run accepted that are still live.
+    pub(super) fn new(now: i64, previous: Vec<RequestNonce>) -> Self {
+        let mut seen: HashMap<[u8; 16], i64> = HashMap::with_capacity(previous.len());
+        for n in previous {
+            let e = seen.entry(n.key).or_insert(n.expires_at);
+            *e = (*e).max(n.expires_at);
+        }
         ReplayCache {
-            seen: Mutex::new(HashMap::new()),
-            started: now,
-            previous_nonces,
+            seen: Mutex::new(seen),
             last_prune: AtomicI64::new(now),
         }
     }
@@ -95,19 +96,6 @@ impl Engine {
                     seen.insert(key, expires_at);
                 }
             }
-        }
-        let previous_run_may_have_it = cache.previous_nonces
-            && now
-                <= cache
-                    .started
-                    .saturating_add(window + 2 * MAX_FUTURE_SKEW_SECONDS);
-        if check
-            && previous_run_may_have_it
-            && self
-                .blocking(move |s| s.request_nonce_seen(&key, now))
-                .await?
-        {
-            return Ok(NonceCheck::Replayed);
         }
         Ok(NonceCheck::Fresh(RequestNonce { key, expires_at }))
     }

@@ -596,7 +596,7 @@ async fn request_nonces_of_a_previous_run_stay_spent() {
     };
     let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let now = clock.unix_now();
-    assert!(!store.any_request_nonce_live(now).unwrap());
+    assert!(store.live_request_nonces(now).unwrap().is_empty());
     let first = engine_on(store.clone());
     let NonceCheck::Fresh(n) = first
         .accept_request_nonce("did:key:zA", "nonce-1234567890", now)
@@ -606,8 +606,13 @@ async fn request_nonces_of_a_previous_run_stay_spent() {
         panic!("a first use must be fresh");
     };
     first.record_request_nonce(n).wait().await.unwrap();
-    assert!(store.any_request_nonce_live(now).unwrap());
-    assert!(!store.any_request_nonce_live(n.expires_at + 1).unwrap());
+    assert_eq!(store.live_request_nonces(now).unwrap(), vec![n]);
+    assert!(
+        store
+            .live_request_nonces(n.expires_at + 1)
+            .unwrap()
+            .is_empty()
+    );
     first.shutdown().await;
     drop((first, store));
     let second = engine_on(Arc::new(SqliteStore::open(dir.path()).unwrap()));

@@ -206,8 +206,17 @@ impl Store for MemoryStore {
         })
     }
 
-    fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError> {
-        self.read(|d| d.request_nonces.get(key).is_some_and(|e| *e >= now))
+    fn live_request_nonces(&self, now: i64) -> Result<Vec<RequestNonce>, StoreError> {
+        self.read(|d| {
+            d.request_nonces
+                .iter()
+                .filter(|(_, e)| **e >= now)
+                .map(|(key, e)| RequestNonce {
+                    key: *key,
+                    expires_at: *e,
+                })
+                .collect()
+        })
     }
 
     fn submit(&self, write: Write) -> Ticket {
@@ -284,8 +293,8 @@ mod tests {
         assert_eq!(s.receipts("s1", 2, 1, 10), Ok(Vec::new()));
         assert_eq!(s.credential_nonce_used("s1", "c1"), Ok(true));
         assert_eq!(s.credential_nonce_used("s2", "c1"), Ok(false));
-        assert_eq!(s.request_nonce_seen(&[1; 16], 50), Ok(true));
-        assert_eq!(s.request_nonce_seen(&[1; 16], 51), Ok(false));
+        assert_eq!(s.live_request_nonces(50).map(|v| v.len()), Ok(3));
+        assert_eq!(s.live_request_nonces(51), Ok(Vec::new()));
     }
 
     #[tokio::test]
@@ -342,7 +351,13 @@ mod tests {
         };
         ok(&s, n(30)).await;
         ok(&s, n(20)).await;
-        assert_eq!(s.request_nonce_seen(&[7; 16], 30), Ok(true));
+        assert_eq!(
+            s.live_request_nonces(30),
+            Ok(vec![RequestNonce {
+                key: [7; 16],
+                expires_at: 30
+            }])
+        );
         ok(&s, turn("s1", 0, "t0")).await;
         ok(&s, turn("s2", 0, "t0")).await;
         ok(

@@ -197,16 +197,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<AppliedMessage>, StoreError>;
     /// The session's AMP history entries with `seq ≤ through`, ascending (serialised JSON).
     fn amp_history(&self, session_id: &str, through: u64) -> Result<Vec<String>, StoreError>;
-    /// Whether a request nonce is stored and still unexpired at `now`.
-    fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError>;
-    /// Whether any stored request nonce is still unexpired at `now`. The engine asks once, at
-    /// start: when none is, no request can replay one accepted by a previous run, and the
-    /// per-request lookup of [`Store::request_nonce_seen`] is skipped. The default answers
-    /// `true` (always look).
-    fn any_request_nonce_live(&self, now: i64) -> Result<bool, StoreError> {
-        let _ = now;
-        Ok(true)
-    }
+    /// Every stored request nonce still unexpired at `now`. The engine reads them once, at
+    /// start, into its in-memory replay cache, so that a request accepted by a previous run
+    /// cannot be replayed after a restart; it never looks a nonce up in the store again.
+    fn live_request_nonces(&self, now: i64) -> Result<Vec<RequestNonce>, StoreError>;
     /// Queues a write; the ticket resolves once it is durable.
     fn submit(&self, write: Write) -> Ticket;
     /// Stops accepting writes, commits everything queued and waits for the disk.

@@ -1,20 +1,34 @@
 //! The group-commit writer: one thread owns the only writing connection.
 //!
 //! Writers from every session queue [`Write`]s on a channel. The thread takes everything queued,
-//! applies it in one transaction (each write under its own savepoint, so one bad write fails
-//! alone), commits once (one fsync, `synchronous=FULL`), and only then acknowledges every write
-//! of the batch. While a commit is on its way to the disk the next batch accumulates, so the
-//! number of fsyncs per second stays constant as load grows, and the throughput with it.
+//! applies it in one transaction, commits once (one fsync, `synchronous=FULL`), and only then
+//! acknowledges every write of the batch. While a commit is on its way to the disk the next
+//! batch accumulates, so the number of fsyncs per second stays constant as load grows, and the
+//! throughput with it.
+//!
+//! One bad write fails alone: the batch is first applied without savepoints (a savepoint per
+//! write costs a copy of every page it touches); if any write fails, the whole transaction is
+//! rolled back and the batch applied again with each write under its own savepoint, so that the
+//! others still commit and only the bad one reports its error.
+//!
+//! WAL checkpoints (copying committed pages back into the database file and syncing it) mostly
+//! run off this thread: SQLite's automatic checkpoint is replaced by a WAL hook that wakes the
+//! [`checkpointer`] thread, which copies with its own connection (`PASSIVE`, so that the writer
+//! keeps committing meanwhile). Under steady load such a checkpoint never catches up with the
+//! end of the log, and SQLite restarts the log only once one has; so when the log has grown past
+//! [`WAL_RESTART_PAGES`] the writer itself checkpoints the few pages still missing, between two
+//! batches, and the next transaction starts the log again from its beginning.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, params};
+use rusqlite::wal::CheckpointMode;
+use rusqlite::{Connection, MAIN_DB, params};
 use tokio::sync::oneshot;
 
-use super::{RequestNonce, StoreError, Write};
+use super::{RequestNonce, SessionRow, StoreError, Write};
 
 /// Most writes committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -22,6 +36,40 @@ const MAX_BATCH: usize = 4096;
 const PURGE_EVERY: Duration = Duration::from_secs(10);
 /// How often the group-commit figures are logged (at `debug`, target `oap_ref::store::writer`).
 const STATS_EVERY: Duration = Duration::from_secs(5);
+/// WAL pages after which the checkpointer is woken (SQLite's own automatic threshold).
+pub(super) const CHECKPOINT_PAGES: i32 = 1000;
+/// WAL pages after which the writer completes a checkpoint itself, so that the log restarts.
+pub(super) const WAL_RESTART_PAGES: i64 = 4 * CHECKPOINT_PAGES as i64;
+
+/// Replaces SQLite's automatic checkpoint on the writing connection: after each commit, the
+/// hook records the log's size in `wal_pages` and, past [`CHECKPOINT_PAGES`], wakes the
+/// checkpointer (without waiting: a wake-up already pending is enough).
+pub(super) fn hand_checkpoints_off(
+    conn: &mut Connection,
+    wal_pages: Arc<AtomicI64>,
+    wake: SyncSender<()>,
+) -> Result<(), rusqlite::Error> {
+    conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+        wal_pages.store(i64::from(pages), Ordering::Relaxed);
+        if pages >= CHECKPOINT_PAGES {
+            let _ = wake.try_send(());
+        }
+        Ok(())
+    }))
+}
+
+/// Runs checkpoints on their own connection until every waker is gone (the writer closed).
+pub(super) fn checkpointer(conn: Connection, wake: Receiver<()>) {
+    while wake.recv().is_ok() {
+        let t = Instant::now();
+        match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
+            Ok((log, done)) => {
+                tracing::trace!(log, done, elapsed = ?t.elapsed(), "passive checkpoint");
+            }
+            Err(e) => tracing::debug!(error = %e, "passive checkpoint did not run"),
+        }
+    }
+}
 
 /// Group-commit figures since the last report.
 #[derive(Default)]
@@ -29,26 +77,58 @@ struct Stats {
     commits: u64,
     writes: u64,
     largest: usize,
+    /// Whole batches: `BEGIN` to acknowledged.
     busy: Duration,
+    /// Applying the writes (the statements), before `COMMIT`.
+    apply: Duration,
+    /// Batches applied a second time, write by write, because one write failed.
+    redone: u64,
+    /// Pages appended to the WAL.
+    wal_pages: u64,
+    /// Checkpoints the writer completed itself, and the time they took.
+    own_checkpoints: u64,
+    own_checkpoint_time: Duration,
+    /// Writes per batch, bucketed: 1, 2–3, 4–7, 8–15, 16–31, 32 and more.
+    sizes: [u64; 6],
 }
 
 impl Stats {
-    fn add(&mut self, writes: usize, took: Duration) {
+    fn add(&mut self, writes: usize, took: Duration, apply: Duration, redone: bool, pages: u64) {
         self.commits += 1;
+        self.wal_pages += pages;
         self.writes += writes as u64;
         self.largest = self.largest.max(writes);
         self.busy += took;
+        self.apply += apply;
+        self.redone += u64::from(redone);
+        let bucket = match writes {
+            0..=1 => 0,
+            2..=3 => 1,
+            4..=7 => 2,
+            8..=15 => 3,
+            16..=31 => 4,
+            _ => 5,
+        };
+        self.sizes[bucket] += 1;
     }
 
     fn report(&mut self, interval: Duration) {
         if self.commits > 0 {
+            let per_commit = |d: Duration| d.as_secs_f64() * 1e3 / self.commits as f64;
             tracing::debug!(
                 seconds = interval.as_secs_f64(),
                 commits = self.commits,
                 writes = self.writes,
                 mean_batch = self.writes as f64 / self.commits as f64,
                 largest_batch = self.largest,
-                mean_commit_ms = self.busy.as_secs_f64() * 1e3 / self.commits as f64,
+                mean_commit_ms = per_commit(self.busy),
+                mean_apply_ms = per_commit(self.apply),
+                wal_pages_per_commit = self.wal_pages as f64 / self.commits as f64,
+                busy = self.busy.as_secs_f64() / interval.as_secs_f64().max(1e-9),
+                redone = self.redone,
+                own_checkpoints = self.own_checkpoints,
+                own_checkpoint_ms = self.own_checkpoint_time.as_secs_f64() * 1e3,
+                batches_1_2_4_8_16_32 = ?self.sizes,
                 "group commits"
             );
         }
@@ -63,7 +143,13 @@ pub(super) struct Pending {
 }
 
 /// Runs the writer until the channel closes (shutdown: drains) or `abort` is set (drops).
-pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool>) {
+/// `wal_pages` is the log's size after the last commit, as the WAL hook reports it.
+pub(super) fn run(
+    conn: Connection,
+    rx: Receiver<Pending>,
+    abort: Arc<AtomicBool>,
+    wal_pages: Arc<AtomicI64>,
+) {
     let mut last_purge = Instant::now();
     let (mut stats, mut last_stats) = (Stats::default(), Instant::now());
     let mut batch: Vec<Pending> = Vec::new();
@@ -85,10 +171,25 @@ pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool
             break;
         }
         let t = Instant::now();
-        let results = commit_batch(&conn, &batch);
+        let before = wal_pages.load(Ordering::Relaxed);
+        let outcome = commit_batch(&conn, &batch);
         let took = t.elapsed();
+        let after = wal_pages.load(Ordering::Relaxed);
+        // A log restarted by a checkpoint starts again from its first page.
+        let appended = if after >= before {
+            after - before
+        } else {
+            after
+        };
         tracing::trace!(writes = batch.len(), elapsed = ?took, "group commit");
-        stats.add(batch.len(), took);
+        stats.add(
+            batch.len(),
+            took,
+            outcome.apply,
+            outcome.redone,
+            u64::try_from(appended).unwrap_or(0),
+        );
+        let results = outcome.results;
         if last_stats.elapsed() >= STATS_EVERY {
             stats.report(last_stats.elapsed());
             last_stats = Instant::now();
@@ -96,6 +197,15 @@ pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool
         for (p, r) in batch.drain(..).zip(results) {
             // The requester may have gone away; the write is durable all the same.
             let _ = p.ack.send(r);
+        }
+        if wal_pages.load(Ordering::Relaxed) >= WAL_RESTART_PAGES {
+            let t = Instant::now();
+            // Busy while the checkpointer is at work: tried again after the next batch.
+            if let Err(e) = conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
+                tracing::debug!(error = %e, "checkpoint did not run");
+            }
+            stats.own_checkpoints += 1;
+            stats.own_checkpoint_time += t.elapsed();
         }
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = Instant::now();
@@ -110,23 +220,61 @@ pub(super) fn run(conn: Connection, rx: Receiver<Pending>, abort: Arc<AtomicBool
     }
 }
 
+/// The outcome of one group commit.
+struct Committed {
+    /// One result per write.
+    results: Vec<Result<(), StoreError>>,
+    /// Time spent applying the writes before `COMMIT`.
+    apply: Duration,
+    /// Whether the batch had to be applied a second time, write by write.
+    redone: bool,
+}
+
 /// Applies a batch in one transaction; returns one result per write.
-fn commit_batch(conn: &Connection, batch: &[Pending]) -> Vec<Result<(), StoreError>> {
+fn commit_batch(conn: &Connection, batch: &[Pending]) -> Committed {
+    let t = Instant::now();
+    let fail_all = |err: StoreError, redone| Committed {
+        results: batch.iter().map(|_| Err(err.clone())).collect(),
+        apply: t.elapsed(),
+        redone,
+    };
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let err = StoreError::from(e);
-        return batch.iter().map(|_| Err(err.clone())).collect();
+        return fail_all(StoreError::from(e), false);
     }
-    let mut results = Vec::with_capacity(batch.len());
+    // Fast path: every write straight into the transaction.
+    let mut redone = false;
+    let mut results: Vec<Result<(), StoreError>> = Vec::with_capacity(batch.len());
     for p in batch {
-        results.push(apply_one(conn, &p.write));
+        if let Err(e) = apply(conn, &p.write) {
+            tracing::debug!(error = %e, "a write failed; the batch is applied again write by write");
+            redone = true;
+            break;
+        }
+        results.push(Ok(()));
     }
+    if redone {
+        // Slow path: undo everything, then each write under its own savepoint.
+        results.clear();
+        if let Err(e) = conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE") {
+            let _ = conn.execute_batch("ROLLBACK");
+            return fail_all(StoreError::from(e), true);
+        }
+        for p in batch {
+            results.push(apply_one(conn, &p.write));
+        }
+    }
+    let apply = t.elapsed();
     if let Err(e) = conn.execute_batch("COMMIT") {
         let err = StoreError::from(e);
         tracing::error!(error = %err, "commit failed; the batch is rolled back");
         let _ = conn.execute_batch("ROLLBACK");
-        return batch.iter().map(|_| Err(err.clone())).collect();
+        return fail_all(err, redone);
     }
-    results
+    Committed {
+        results,
+        apply,
+        redone,
+    }
 }
 
 /// Applies one write under a savepoint, so a failure undoes it alone.
@@ -158,17 +306,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             if let Some(n) = request_nonce {
                 record_nonce(conn, n)?;
             }
-            conn.prepare_cached(
-                "INSERT INTO sessions (id, convener, open, expires_at, head) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET convener = ?2, open = ?3, expires_at = ?4, head = ?5",
-            )?
-            .execute(params![
-                session.session_id,
-                session.convener,
-                session.open,
-                session.expires_at,
-                session.head
-            ])?;
+            write_head(conn, session)?;
             if let Some(r) = receipt {
                 let version = i64::try_from(r.version)
                     .map_err(|_| StoreError::Corrupt("state_version beyond i64".into()))?;
@@ -222,12 +360,39 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Stores a session's head. Most turns change neither the convener, nor whether the session
+/// is open, nor its expiry: then only the head is rewritten, and the `sessions_by_convener`
+/// index is left alone.
+fn write_head(conn: &Connection, session: &SessionRow) -> Result<(), StoreError> {
+    let row = params![
+        session.session_id,
+        session.convener,
+        session.open,
+        session.expires_at,
+        session.head
+    ];
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sessions SET head = ?5
+             WHERE id = ?1 AND convener = ?2 AND open = ?3 AND expires_at = ?4",
+        )?
+        .execute(row)?;
+    if changed == 0 {
+        conn.prepare_cached(
+            "INSERT INTO sessions (id, convener, open, expires_at, head) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET convener = ?2, open = ?3, expires_at = ?4, head = ?5",
+        )?
+        .execute(row)?;
+    }
+    Ok(())
+}
+
+/// Stores a request nonce. The table is keyed by expiry first, so that new nonces, whose
+/// expiry is now plus the window, are appended at the end of the b-tree instead of landing on
+/// a random page each; the engine reads the table once, at start.
 fn record_nonce(conn: &Connection, n: &RequestNonce) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO request_nonces (key, expires_at) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET expires_at = max(expires_at, ?2)",
-    )?
-    .execute(params![&n.key[..], n.expires_at])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO request_nonces (expires_at, key) VALUES (?1, ?2)")?
+        .execute(params![n.expires_at, &n.key[..]])?;
     Ok(())
 }
 

@@ -8,7 +8,9 @@ use base64::Engine as _;
 use http::StatusCode;
 use oap_ref::engine::Engine;
 use oap_ref::engine::clock::ManualClock;
-use oap_ref::store::{AppliedMessage, ReceiptRow, SqliteStore, Store, StoreError, Ticket, Write};
+use oap_ref::store::{
+    AppliedMessage, ReceiptRow, RequestNonce, SqliteStore, Store, StoreError, Ticket, Write,
+};
 use oap_ref::{AppState, Fault, FaultSet, Limits, app};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -412,8 +414,8 @@ impl Store for GatedStore {
     fn amp_history(&self, id: &str, through: u64) -> Result<Vec<String>, StoreError> {
         self.inner.amp_history(id, through)
     }
-    fn request_nonce_seen(&self, key: &[u8; 16], now: i64) -> Result<bool, StoreError> {
-        self.inner.request_nonce_seen(key, now)
+    fn live_request_nonces(&self, now: i64) -> Result<Vec<RequestNonce>, StoreError> {
+        self.inner.live_request_nonces(now)
     }
     fn submit(&self, write: Write) -> Ticket {
         let gated = matches!(&write, Write::Turn { receipt: Some(r), .. } if r.version > 0);
