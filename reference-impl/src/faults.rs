@@ -149,6 +149,12 @@ faults! {
     /// AMP: outsiders are treated as participants.
     AmpAcceptOutsiders = "amp-accept-outsiders":
         "AMP: accept messages and state reads from signers who are not participants of the session",
+    /// AMP: messages are applied without the per-session lock.
+    AmpUnserialisedMessages = "amp-unserialised-messages":
+        "AMP: apply messages without the per-session lock (read, yield, write): concurrent messages get the same seq and one overwrites the other's history entry",
+    /// AMP: `expires_at` is one second late.
+    AmpExpiryOffByOne = "amp-expiry-off-by-one":
+        "AMP: set expires_at to created_at + ttl + 1 second",
     /// AMP: TTL expiry is ignored.
     AmpIgnoreExpiry = "amp-ignore-expiry":
         "AMP: ignore expires_at: expired sessions keep their status and accept messages",

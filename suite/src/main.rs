@@ -4,7 +4,7 @@
 //! oap-conform run [--target URL] [--binding oap|amp|all] [--out DIR] [--filter PATTERN]
 //!                 [--expectations FILE] [--jobs N] [--seed N] [--header 'N: V']...
 //!                 [--header-env N=ENVVAR]... [--restart-cmd CMD] [--signing-key FILE]
-//! oap-conform stress [--target URL] [--clients N] [--ops N] [--seed S] [--duration S] [--json]
+//! oap-conform stress [--target URL] [--binding oap|amp] [--clients N] [--ops N] [--seed S] [--duration S] [--json]
 //! oap-conform list
 //! oap-conform explain ID
 //! oap-conform verify-report FILE

@@ -24,8 +24,20 @@ const DURATION_OPS: usize = 10_000_000;
 /// Above this many operations the histories keep state fingerprints only.
 const KEEP_STATES_UP_TO: usize = 200_000;
 
+/// The binding a stress run races.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StressBinding {
+    /// OAP turns (updates, replays, reads, joins, pauses).
+    Oap,
+    /// AMP `SESSION_MSG`s (new, sent twice at once, resent) and state reads.
+    Amp,
+}
+
 #[derive(clap::Args)]
 pub struct StressArgs {
+    /// Which binding to race.
+    #[arg(long, value_enum, default_value = "oap")]
+    binding: StressBinding,
     /// Base URL of the Tool (http or https). Default: the bundled reference Tool.
     #[arg(long)]
     target: Option<String>,
@@ -92,8 +104,12 @@ pub async fn stress(args: StressArgs) -> anyhow::Result<ExitCode> {
     };
 
     eprintln!(
-        "oap-conform stress: {} clients, {ops} operations{} against {url} (seed {seed})",
+        "oap-conform stress: {} {} clients, {ops} operations{} against {url} (seed {seed})",
         args.clients,
+        match args.binding {
+            StressBinding::Oap => "OAP",
+            StressBinding::Amp => "AMP",
+        },
         duration
             .map(|d| format!(" or {:.0} s", d.as_secs_f64()))
             .unwrap_or_default()
@@ -104,6 +120,10 @@ pub async fn stress(args: StressArgs) -> anyhow::Result<ExitCode> {
     opts.request_timeout = Duration::from_secs(args.request_timeout.max(1));
     opts.keep_states = ops <= KEEP_STATES_UP_TO;
     opts.progress = Some(progress);
+    opts.binding = match args.binding {
+        StressBinding::Oap => oap_conform::vector::Binding::Oap,
+        StressBinding::Amp => oap_conform::vector::Binding::Amp,
+    };
     let result = stress_with(opts).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();

@@ -82,7 +82,7 @@ const DECLARED: &[(&str, &[&str])] = &[
     ),
     ("ignore-ccc", &["PRF-CCC-3", "OAP-3.7-2"]),
     ("ignore-session-quota", &["PRF-QUOTA-1", "OAP-5-3"]),
-    ("ignore-max-participants", &["PRF-QUOTA-2"]),
+    ("ignore-max-participants", &["PRF-QUOTA-2", "PRF-AMP-16"]),
     ("write-closed-sessions", &["PRF-LIFE-15"]),
     ("write-expired-sessions", &["PRF-LIFE-14"]),
     ("write-paused-sessions", &["PRF-LIFE-16"]),
@@ -103,6 +103,9 @@ const DECLARED: &[(&str, &[&str])] = &[
     ("amp-apply-duplicates", &["PRF-AMP-28"]),
     ("amp-accept-outsiders", &["PRF-AMP-23"]),
     ("amp-ignore-expiry", &["PRF-AMP-15"]),
+    ("amp-expiry-off-by-one", &["PRF-AMP-15"]),
+    // Shows only under concurrent messages: the AMP `race` vectors catch it.
+    ("amp-unserialised-messages", &["PRF-AMP-25"]),
 ];
 
 /// Faults the vector set cannot catch yet, with the reason. Each entry is a

@@ -212,7 +212,9 @@ fn init_rejection(
     if ttl > limits.max_ttl_seconds() {
         return Some("ttl_exceeds_limit");
     }
-    if invitees.saturating_add(1) > limits.max_participants as usize {
+    if invitees.saturating_add(1) > limits.max_participants as usize
+        && !engine.fault(Fault::IgnoreMaxParticipants)
+    {
         return Some("participant_limit");
     }
     if open.is_some_and(|n| n >= u64::from(limits.max_sessions_per_convener)) {
@@ -396,7 +398,10 @@ impl Engine {
         } else {
             AmpStatus::Init
         };
-        let expires_at_unix = now.saturating_add(i64::try_from(*ttl).unwrap_or(i64::MAX));
+        let late = i64::from(self.fault(Fault::AmpExpiryOffByOne));
+        let expires_at_unix = now
+            .saturating_add(i64::try_from(*ttl).unwrap_or(i64::MAX))
+            .saturating_add(late);
         let issued_at = oap_wire::time::format_unix(now);
         let turn_id = oap_wire::ids::TurnId::new().to_string();
         let facts = Facts {
@@ -452,8 +457,17 @@ impl Engine {
     /// Every message but `SESSION_INIT`: one turn of an existing AMP session.
     async fn amp_turn(&self, req: AmpRequest) -> Result<AmpOutcome, EngineError> {
         let slot = self.slot(&req.session_id).await?;
-        let _turn = slot.turn.lock().await;
+        let unserialised = self.fault(Fault::AmpUnserialisedMessages);
+        let _turn = if unserialised {
+            None
+        } else {
+            Some(slot.turn.lock().await)
+        };
         let head = slot.current().ok_or(EngineError::NotFound)?;
+        if unserialised {
+            // The broken Tool reads, does something slow, then writes what it read.
+            tokio::time::sleep(super::turn::RACE_WINDOW).await;
+        }
         // 404: an OAP session is no AMP session; outsiders see no difference.
         let amp = head.amp.clone().ok_or(EngineError::NotFound)?;
         self.amp_member(&head, &req.actor)?;
@@ -614,7 +628,7 @@ impl Engine {
                 kind: req.message.kind().to_owned(),
                 entry: Value::Object(entry).to_string(),
             })),
-            allow_overwrite: false,
+            allow_overwrite: self.fault(Fault::AmpUnserialisedMessages),
         };
         self.persist(write).await?;
         let amp = head

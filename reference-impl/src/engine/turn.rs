@@ -26,7 +26,7 @@ pub(super) const CREATORS_SOFT_LIMIT: usize = 10_000;
 /// Default session lifetime.
 pub const DEFAULT_TTL_SECONDS: u64 = 3600;
 /// How long the `unserialised-read-modify-write` fault waits between its read and its write.
-const RACE_WINDOW: Duration = Duration::from_millis(20);
+pub(super) const RACE_WINDOW: Duration = Duration::from_millis(20);
 
 /// What a checked turn will do.
 enum Plan {

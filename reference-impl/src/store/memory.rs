@@ -72,6 +72,7 @@ fn apply(data: &mut Data, write: Write) -> Result<(), StoreError> {
                 )));
             }
             if let Some(h) = &history
+                && !allow_overwrite
                 && data
                     .history
                     .get(&id)

@@ -124,9 +124,10 @@ pub enum Write {
         request_nonce: Option<RequestNonce>,
         /// The AMP history entry of the message that made the turn (AMP binding only).
         history: Option<Box<HistoryRow>>,
-        /// Replace a receipt already stored at the same version instead of failing. Set only
-        /// by the `unserialised-read-modify-write` fault, so the lost update it provokes is
-        /// silent, as in a broken Tool, instead of being caught by the primary key.
+        /// Replace a receipt (and an AMP history entry) already stored at the same version
+        /// instead of failing. Set only by the `unserialised-read-modify-write` and
+        /// `amp-unserialised-messages` faults, so the lost update they provoke is silent, as in
+        /// a broken Tool, instead of being caught by the primary key.
         allow_overwrite: bool,
     },
     /// A request nonce accepted by the authentication layer, on its own.

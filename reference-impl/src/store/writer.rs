@@ -325,11 +325,14 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), StoreError> {
             if let Some(h) = history {
                 let seq = i64::try_from(h.seq)
                     .map_err(|_| StoreError::Corrupt("history seq beyond i64".into()))?;
-                conn.prepare_cached(
+                let sql = if *allow_overwrite {
+                    "INSERT OR REPLACE INTO amp_history (session_id, seq, sender, msg_id, kind, entry)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                } else {
                     "INSERT INTO amp_history (session_id, seq, sender, msg_id, kind, entry)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                };
+                conn.prepare_cached(sql)?.execute(params![
                     session.session_id,
                     seq,
                     h.sender,

@@ -116,6 +116,14 @@ pub enum Op {
         /// The first version asked for.
         from: u64,
     },
+    /// AMP: `SESSION_MSG` with the sender's message `id`, sent by the client's participant
+    /// (a resend carries an id the same client sent before).
+    Message {
+        /// The message `id`.
+        msg_id: TurnKey,
+    },
+    /// AMP: `GET /amp/session/{id}/state`, read for its `history`.
+    ReadHistory,
 }
 
 /// The kind of a turn, for the model's status rules.
@@ -169,7 +177,7 @@ impl Op {
             Op::Leave { turn_id } => (TurnKind::Leave, turn_id, None, None),
             Op::Pause { turn_id } => (TurnKind::Pause, turn_id, None, None),
             Op::Resume { turn_id } => (TurnKind::Resume, turn_id, None, None),
-            Op::Read | Op::ReadLog { .. } => return None,
+            Op::Read | Op::ReadLog { .. } | Op::Message { .. } | Op::ReadHistory => return None,
         };
         Some(TurnView {
             kind,
@@ -177,6 +185,11 @@ impl Op {
             expected_version,
             patch,
         })
+    }
+
+    /// Whether the operation asks for a change: a turn, or an AMP message.
+    pub fn is_write(&self) -> bool {
+        self.turn().is_some() || matches!(self, Op::Message { .. })
     }
 
     /// A short name for reports (`update`, `replay`, `read`, …).
@@ -190,6 +203,8 @@ impl Op {
             Op::Resume { .. } => "resume",
             Op::Read => "read",
             Op::ReadLog { .. } => "read-log",
+            Op::Message { .. } => "message",
+            Op::ReadHistory => "read-history",
         }
     }
 }
@@ -310,6 +325,17 @@ pub struct StateRead {
     pub state: Snapshot,
 }
 
+/// One entry of an AMP session's `history`, as far as the checkers use it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// `seq`.
+    pub seq: u64,
+    /// `from`: the sender's DID.
+    pub from: Arc<str>,
+    /// `id`: the sender's message id.
+    pub id: Arc<str>,
+}
+
 /// What came back for one [`Op`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ret {
@@ -333,6 +359,15 @@ pub enum Ret {
         /// The problem's `code`.
         code: String,
     },
+    /// AMP: `SESSION_ACK`.
+    Ack {
+        /// The `seq` the message was given.
+        seq: u64,
+        /// The reply said `duplicate: true`.
+        duplicate: bool,
+    },
+    /// AMP: a state read, its `history` in the order served.
+    History(Arc<Vec<HistoryEntry>>),
     /// Timeout, dropped connection or 5xx: the turn may or may not have applied.
     Indeterminate {
         /// What happened, for reports.
@@ -395,6 +430,16 @@ impl Default for Base {
     }
 }
 
+/// What an AMP recording knows before the race: who the clients are and the history the setup
+/// messages made.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AmpBase {
+    /// The DID of each client ([`ClientId`] indexes it).
+    pub senders: Vec<Arc<str>>,
+    /// The history entries of the setup (`SESSION_INIT` and the acceptances), `seq` 1 on.
+    pub setup: Vec<HistoryEntry>,
+}
+
 /// A recorded history of one session.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
@@ -417,6 +462,9 @@ pub struct History {
     pub chain: Option<Vec<Value>>,
     /// The Tool's DID, when known: every receipt must be signed by it.
     pub tool_did: Option<String>,
+    /// An AMP session's senders and setup: the history is one of `SESSION_MSG`s, checked
+    /// against the AMP rules instead of the session model.
+    pub amp: Option<AmpBase>,
 }
 
 impl History {

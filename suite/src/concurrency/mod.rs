@@ -23,8 +23,12 @@
 //! - [`wire`]: a session's operations over HTTP, answers read into outcomes;
 //! - [`workload`]: the driver that races participants against a live Tool and records;
 //! - [`mod@stress`]: the `oap-conform stress` entry point, recording, checking and summarising;
+//! - [`amp_wire`], [`amp_workload`]: the same for the AMP binding, racing `SESSION_MSG`s;
+//!   an AMP history ([`History::amp`]) is checked against the AMP rules (`check::amp`);
 //! - [`scenario`]: the bounded, seeded races every `oap-conform run` performs as vectors.
 
+pub mod amp_wire;
+pub mod amp_workload;
 pub mod check;
 pub mod events;
 pub mod faults;
@@ -45,8 +49,8 @@ pub use check::{CheckOptions, CheckReport, Stats, check, check_with};
 pub use events::{Event, HistoryError};
 pub use fingerprint::Fingerprint;
 pub use history::{
-    Base, ClientId, History, LogEntry, LogPage, Nanos, Op, OpId, Operation, Ret, Snapshot,
-    StateRead, Status, TurnKey, TurnOk,
+    AmpBase, Base, ClientId, History, HistoryEntry, LogEntry, LogPage, Nanos, Op, OpId, Operation,
+    Ret, Snapshot, StateRead, Status, TurnKey, TurnOk,
 };
 pub use model::SessionModel;
 pub use overlap::Overlap;

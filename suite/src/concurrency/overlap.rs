@@ -17,7 +17,7 @@ use super::history::{History, Nanos};
 pub struct Overlap {
     /// Pairs of operations whose windows intersect.
     pub pairs: u64,
-    /// Pairs of turns (writes) whose windows intersect.
+    /// Pairs of turns (writes; AMP messages) whose windows intersect.
     pub turn_pairs: u64,
     /// The most operations in flight at one instant.
     pub max_in_flight: usize,
@@ -49,7 +49,7 @@ pub fn overlap(history: &History) -> Overlap {
     let (starts, ends): (Vec<_>, Vec<_>) = history
         .ops
         .iter()
-        .filter(|o| o.op.turn().is_some())
+        .filter(|o| o.op.is_write())
         .map(window)
         .unzip();
     let (turn_pairs, _) = sweep(starts, ends);

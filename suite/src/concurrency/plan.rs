@@ -112,16 +112,25 @@ pub fn draw(seed: u64, cfg: &PlanConfig) -> Result<Plan, PlanError> {
         let steps = cfg.steps;
         move |n| vec(vec(step(), steps..=steps), n..=n)
     });
+    Ok(Plan {
+        sessions: draw_sessions(seed, cfg, session)?,
+        seed,
+    })
+}
+
+/// `cfg.sessions` values of `session` (one per session), drawn from `seed`.
+pub(crate) fn draw_sessions<S: Strategy>(
+    seed: u64,
+    cfg: &PlanConfig,
+    session: S,
+) -> Result<Vec<S::Value>, PlanError> {
     let sessions = cfg.sessions.max(1);
     let strategy = vec(session, sessions..=sessions);
     let mut runner = runner(seed);
     let tree = strategy
         .new_tree(&mut runner)
         .map_err(|e| PlanError(e.to_string()))?;
-    Ok(Plan {
-        sessions: tree.current(),
-        seed,
-    })
+    Ok(tree.current())
 }
 
 /// The merge patch for a step's `patch` byte, written by `client` as its `seq`-th update: one

@@ -86,6 +86,28 @@ rules! {
     StateDigestMismatch = "state-digest-mismatch", "PRF-RCPT-3";
     /// The raw chain fails `verify_chain` (hashes, signatures, genesis rules).
     ChainBroken = "chain-broken", "PRF-RCPT-7";
+    /// AMP: the final `history` does not run `seq` 1, 2, 3, … without a gap.
+    HistoryGap = "history-gap", "PRF-AMP-25";
+    /// AMP: an acknowledged message is missing from the final `history`.
+    LostMessage = "lost-message", "PRF-AMP-25";
+    /// AMP: a message's `SESSION_ACK` gave another `seq` than its `history` entry has.
+    AckSeqMismatch = "ack-seq-mismatch", "PRF-AMP-19";
+    /// AMP: two different messages were acknowledged with the same `seq`.
+    DuplicateSeq = "duplicate-seq", "PRF-AMP-25";
+    /// AMP: a (`from`, `id`) was applied more than once.
+    MessageAppliedTwice = "message-applied-twice", "PRF-AMP-28";
+    /// AMP: a `history` entry records a message nobody sent.
+    PhantomMessage = "phantom-message", "PRF-AMP-25";
+    /// AMP: a message refused every time it was sent is in the `history`.
+    RefusedMessageApplied = "refused-message-applied", "PRF-AMP-14";
+    /// AMP: a sender's messages are in the `history` in another order than it sent them.
+    SenderOrder = "sender-order", "PRF-AMP-25";
+    /// AMP: a message acknowledged before another was sent comes after it in the `history`.
+    MessageRealTimeOrder = "message-real-time-order", "PRF-AMP-25";
+    /// AMP: a `history` once served was later served differently.
+    HistoryRewritten = "history-rewritten", "PRF-AMP-25";
+    /// AMP: the participants' final read of the session state failed.
+    HistoryUnreadable = "history-unreadable", "PRF-AMP-24";
 }
 
 impl fmt::Display for Rule {

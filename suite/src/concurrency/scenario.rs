@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::plan::{PlanConfig, draw};
-use super::stress::{StressOptions, StressSummary, race, summarise};
+use super::plan::PlanConfig;
+use super::stress::{AnyPlan, StressOptions, StressSummary, race, summarise};
 use super::wire::SessionClient;
 use crate::client::HttpClient;
+use crate::vector::Binding;
 
 /// Most operations one scenario may plan (sessions × participants × steps).
 pub const MAX_OPERATIONS: usize = 1024;
@@ -107,12 +108,13 @@ pub enum ScenarioOutcome {
     Invalid(String),
 }
 
-/// Races `scenario` against the Tool at `base` (whose manifest is `manifest`) with the plan
-/// drawn from `seed`, checks it and judges it.
+/// Races `scenario` in `binding` against the Tool at `base` (whose manifest is `manifest`)
+/// with the plan drawn from `seed`, checks it and judges it.
 pub async fn run_scenario(
     http: HttpClient,
     base: &str,
     manifest: &Value,
+    binding: Binding,
     scenario: &Scenario,
     seed: u64,
 ) -> ScenarioOutcome {
@@ -124,21 +126,25 @@ pub async fn run_scenario(
         .and_then(Value::as_u64)
         .map_or(16, |m| usize::try_from(m).unwrap_or(16));
     let participants = scenario.participants.min(limit).max(2);
-    let plan = match draw(
-        seed,
-        &PlanConfig {
-            sessions: scenario.sessions,
-            participants: participants..=participants,
-            steps: scenario.steps,
-        },
-    ) {
+    let cfg = PlanConfig {
+        sessions: scenario.sessions,
+        participants: participants..=participants,
+        steps: scenario.steps,
+    };
+    let plan = match AnyPlan::draw(binding, seed, &cfg) {
         Ok(p) => p,
         Err(e) => return ScenarioOutcome::Invalid(e.to_string()),
     };
     let base = base.trim_end_matches('/');
     let clients = scenario.sessions * participants;
-    let mut opts = StressOptions::new(base, clients, scenario.operations(), seed);
+    // An AMP step sends at most two messages (a twin).
+    let budget = match binding {
+        Binding::Oap => scenario.operations(),
+        Binding::Amp => scenario.operations().saturating_mul(2),
+    };
+    let mut opts = StressOptions::new(base, clients, budget, seed);
     opts.max_reported = MAX_REPORTED;
+    opts.binding = binding;
     let mut last = None;
     for _ in 0..ATTEMPTS {
         let client = SessionClient::new(http.clone(), base);

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::amp_workload::{AmpPlan, draw_amp, run_amp};
 use super::check::{CheckOptions, check_with};
 use super::overlap::Overlap;
 use super::plan::{Plan, PlanConfig, PlanError, draw};
@@ -21,6 +22,7 @@ use super::wire::{SessionClient, SetupError};
 use super::workload::{Progress, Recorded, RunOptions, run};
 use crate::client::{ClientBuildError, ClientConfig, HttpClient};
 use crate::target::{TargetError, capability, fetch_manifest};
+use crate::vector::Binding;
 
 /// Most participants per session (the convener included) a stress run uses.
 pub const PARTICIPANTS_PER_SESSION: usize = 8;
@@ -46,6 +48,8 @@ pub struct StressOptions {
     pub progress: Option<Progress>,
     /// Violations reported in full per session.
     pub max_reported: usize,
+    /// The binding raced: OAP turns, or AMP `SESSION_MSG`s.
+    pub binding: Binding,
 }
 
 impl StressOptions {
@@ -61,6 +65,7 @@ impl StressOptions {
             keep_states: true,
             progress: None,
             max_reported: 20,
+            binding: Binding::Oap,
         }
     }
 }
@@ -247,16 +252,33 @@ pub async fn stress_with(opts: StressOptions) -> Result<StressSummary, StressErr
         .clamp(2, PARTICIPANTS_PER_SESSION.min(limit.max(2)));
     let sessions = opts.clients.max(2).div_ceil(per_session);
     let clients = sessions * per_session;
-    let plan = draw(
-        opts.seed,
-        &PlanConfig {
-            sessions,
-            participants: per_session..=per_session,
-            steps: opts.ops.div_ceil(clients).max(1),
-        },
-    )?;
+    let cfg = PlanConfig {
+        sessions,
+        participants: per_session..=per_session,
+        steps: opts.ops.div_ceil(clients).max(1),
+    };
+    let plan = AnyPlan::draw(opts.binding, opts.seed, &cfg)?;
     let recorded = race(SessionClient::new(http, &base), &manifest, &plan, &opts).await?;
     Ok(summarise(&recorded, opts.seed, clients, opts.max_reported))
+}
+
+/// A plan for either binding.
+#[derive(Clone, Debug)]
+pub(crate) enum AnyPlan {
+    /// OAP turns.
+    Oap(Plan),
+    /// AMP messages.
+    Amp(AmpPlan),
+}
+
+impl AnyPlan {
+    /// Draws the plan of `binding` for `seed`.
+    pub(crate) fn draw(binding: Binding, seed: u64, cfg: &PlanConfig) -> Result<Self, PlanError> {
+        Ok(match binding {
+            Binding::Oap => AnyPlan::Oap(draw(seed, cfg)?),
+            Binding::Amp => AnyPlan::Amp(draw_amp(seed, cfg)?),
+        })
+    }
 }
 
 /// Races the participants of `plan` against the Tool whose manifest is `manifest`, recording
@@ -265,7 +287,7 @@ pub async fn stress_with(opts: StressOptions) -> Result<StressSummary, StressErr
 pub(crate) async fn race(
     client: SessionClient,
     manifest: &Value,
-    plan: &Plan,
+    plan: &AnyPlan,
     opts: &StressOptions,
 ) -> Result<Recorded, SetupError> {
     let run_opts = RunOptions {
@@ -279,7 +301,10 @@ pub(crate) async fn race(
         keep_states: opts.keep_states,
         progress: opts.progress.clone(),
     };
-    run(client, plan, run_opts).await
+    match plan {
+        AnyPlan::Oap(plan) => run(client, plan, run_opts).await,
+        AnyPlan::Amp(plan) => run_amp(client, plan, run_opts).await,
+    }
 }
 
 /// Checks every history of a recorded run and sums up what was done and what was broken

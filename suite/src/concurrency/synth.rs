@@ -334,5 +334,6 @@ pub fn synthesize(seed: u64, cfg: &SynthConfig) -> History {
         final_log: Some(n - 2),
         chain: None,
         tool_did: None,
+        amp: None,
     }
 }

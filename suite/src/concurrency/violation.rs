@@ -169,6 +169,74 @@ pub enum ViolationKind {
         /// What `verify_chain` reported.
         reason: String,
     },
+    /// See [`Rule::HistoryGap`].
+    HistoryGap {
+        /// The `seq` expected at that position.
+        expected: u64,
+        /// The `seq` served there.
+        found: u64,
+    },
+    /// See [`Rule::LostMessage`].
+    LostMessage {
+        /// The message id.
+        msg_id: TurnKey,
+        /// The `seq` it was acknowledged with.
+        seq: u64,
+    },
+    /// See [`Rule::AckSeqMismatch`].
+    AckSeqMismatch {
+        /// The message id.
+        msg_id: TurnKey,
+        /// The `seq` acknowledged.
+        acknowledged: u64,
+        /// The `seq` in the history.
+        recorded: u64,
+    },
+    /// See [`Rule::DuplicateSeq`].
+    DuplicateSeq {
+        /// The shared `seq`.
+        seq: u64,
+    },
+    /// See [`Rule::MessageAppliedTwice`].
+    MessageAppliedTwice {
+        /// The message id.
+        msg_id: TurnKey,
+        /// How many entries hold it.
+        entries: usize,
+    },
+    /// See [`Rule::PhantomMessage`].
+    PhantomMessage {
+        /// The entry's `seq`.
+        seq: u64,
+    },
+    /// See [`Rule::RefusedMessageApplied`].
+    RefusedMessageApplied {
+        /// The message id.
+        msg_id: TurnKey,
+        /// The entry's `seq`.
+        seq: u64,
+    },
+    /// See [`Rule::SenderOrder`].
+    SenderOrder {
+        /// The message sent first.
+        first: TurnKey,
+        /// The message sent after it, recorded before it.
+        second: TurnKey,
+    },
+    /// See [`Rule::MessageRealTimeOrder`].
+    MessageRealTimeOrder {
+        /// The message acknowledged first.
+        first: TurnKey,
+        /// The message sent after that acknowledgement, recorded before it.
+        second: TurnKey,
+    },
+    /// See [`Rule::HistoryRewritten`].
+    HistoryRewritten {
+        /// The first `seq` served differently.
+        seq: u64,
+    },
+    /// See [`Rule::HistoryUnreadable`].
+    HistoryUnreadable,
 }
 
 impl ViolationKind {
@@ -203,6 +271,17 @@ impl ViolationKind {
             K::LogRewritten { .. } => Rule::LogRewritten,
             K::StateDigestMismatch { .. } => Rule::StateDigestMismatch,
             K::ChainBroken { .. } => Rule::ChainBroken,
+            K::HistoryGap { .. } => Rule::HistoryGap,
+            K::LostMessage { .. } => Rule::LostMessage,
+            K::AckSeqMismatch { .. } => Rule::AckSeqMismatch,
+            K::DuplicateSeq { .. } => Rule::DuplicateSeq,
+            K::MessageAppliedTwice { .. } => Rule::MessageAppliedTwice,
+            K::PhantomMessage { .. } => Rule::PhantomMessage,
+            K::RefusedMessageApplied { .. } => Rule::RefusedMessageApplied,
+            K::SenderOrder { .. } => Rule::SenderOrder,
+            K::MessageRealTimeOrder { .. } => Rule::MessageRealTimeOrder,
+            K::HistoryRewritten { .. } => Rule::HistoryRewritten,
+            K::HistoryUnreadable => Rule::HistoryUnreadable,
         }
     }
 }
@@ -329,6 +408,56 @@ impl fmt::Display for ViolationKind {
             K::ChainBroken { index, reason } => {
                 write!(f, "verify_chain fails at receipt {index}: {reason}")
             }
+            K::HistoryGap { expected, found } => {
+                write!(
+                    f,
+                    "the history has seq {found} where seq {expected} belongs"
+                )
+            }
+            K::LostMessage { msg_id, seq } => write!(
+                f,
+                "message {msg_id} was acknowledged with seq {seq} but is not in the history"
+            ),
+            K::AckSeqMismatch {
+                msg_id,
+                acknowledged,
+                recorded,
+            } => write!(
+                f,
+                "message {msg_id} was acknowledged with seq {acknowledged}, the history has it \
+                 at seq {recorded}"
+            ),
+            K::DuplicateSeq { seq } => {
+                write!(f, "two different messages were acknowledged with seq {seq}")
+            }
+            K::MessageAppliedTwice { msg_id, entries } => {
+                write!(f, "message {msg_id} is in the history {entries} times")
+            }
+            K::PhantomMessage { seq } => {
+                write!(f, "history entry seq {seq} records a message nobody sent")
+            }
+            K::RefusedMessageApplied { msg_id, seq } => write!(
+                f,
+                "message {msg_id} was refused every time it was sent, yet the history has it at \
+                 seq {seq}"
+            ),
+            K::SenderOrder { first, second } => write!(
+                f,
+                "the sender sent {first} before {second}, the history has them the other way round"
+            ),
+            K::MessageRealTimeOrder { first, second } => write!(
+                f,
+                "{first} was acknowledged before {second} was sent, the history has {second} first"
+            ),
+            K::HistoryRewritten { seq } => {
+                write!(f, "the history entry at seq {seq} was served differently")
+            }
+            K::HistoryUnreadable => {
+                write!(
+                    f,
+                    "the final read of the session state did not return its history"
+                )
+            }
         }
     }
 }
@@ -408,6 +537,16 @@ fn describe_ret(ret: &Ret) -> String {
         }
         Ret::DuplicateTurn => "409 duplicate_turn".into(),
         Ret::Refused { status, code } => format!("{status} {code}"),
+        Ret::Ack { seq, duplicate } => {
+            format!(
+                "ack seq {seq}{}",
+                if *duplicate { " (duplicate)" } else { "" }
+            )
+        }
+        Ret::History(entries) => match entries.last() {
+            Some(e) => format!("history 1..={}", e.seq),
+            None => "history (empty)".into(),
+        },
         Ret::Indeterminate { reason } => format!("indeterminate ({reason})"),
     }
 }
@@ -419,7 +558,10 @@ pub fn describe(id: OpId, o: &Operation) -> String {
             Some(e) => format!("{} {} expected {e}", o.op.name(), t.turn_id),
             None => format!("{} {}", o.op.name(), t.turn_id),
         },
-        None => o.op.name().to_owned(),
+        None => match &o.op {
+            super::history::Op::Message { msg_id } => format!("message {msg_id}"),
+            op => op.name().to_owned(),
+        },
     };
     format!(
         "#{id} client {} [{}, {}] {req} -> {}",

@@ -66,11 +66,11 @@ pub struct SessionClient {
     pub keep_states: bool,
 }
 
-fn body_json(resp: &InResponse) -> Option<Value> {
+pub(super) fn body_json(resp: &InResponse) -> Option<Value> {
     serde_json::from_slice(&resp.body).ok()
 }
 
-fn truncated(resp: &InResponse) -> String {
+pub(super) fn truncated(resp: &InResponse) -> String {
     String::from_utf8_lossy(&resp.body)
         .chars()
         .take(300)
@@ -126,7 +126,7 @@ impl SessionClient {
         })
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         key: &Keypair,
         method: &str,
@@ -285,10 +285,10 @@ impl SessionClient {
             Op::Leave { .. } => ("leave", json!({})),
             Op::Pause { .. } => ("pause", json!({})),
             Op::Resume { .. } => ("resume", json!({})),
-            Op::Read | Op::ReadLog { .. } => {
+            Op::Read | Op::ReadLog { .. } | Op::Message { .. } | Op::ReadHistory => {
                 return Ret::Refused {
                     status: 0,
-                    code: "not a turn".into(),
+                    code: "not an OAP turn".into(),
                 };
             }
         };

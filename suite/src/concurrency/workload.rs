@@ -117,20 +117,41 @@ async fn set_up(client: &SessionClient, participants: usize) -> Result<Session, 
 }
 
 /// Shared by the participant tasks of one run.
-struct Shared {
-    client: SessionClient,
-    opts: RunOptions,
-    start: Instant,
+pub(super) struct Shared {
+    pub(super) client: SessionClient,
+    pub(super) opts: RunOptions,
+    pub(super) start: Instant,
     recorded: std::sync::atomic::AtomicUsize,
     stop: AtomicBool,
 }
 
 impl Shared {
-    fn now(&self) -> Nanos {
+    /// Starts the run's clock now.
+    pub(super) fn new(client: SessionClient, opts: RunOptions) -> Self {
+        Self {
+            client,
+            opts,
+            start: Instant::now(),
+            recorded: Default::default(),
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    /// Counts one recorded operation and reports progress.
+    pub(super) fn recorded_one(&self) {
+        self.recorded.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = &self.opts.progress {
+            p();
+        }
+    }
+
+    /// Nanoseconds since the run's clock started.
+    pub(super) fn now(&self) -> Nanos {
         Nanos::try_from(self.start.elapsed().as_nanos()).unwrap_or(Nanos::MAX)
     }
 
-    fn should_stop(&self) -> bool {
+    /// The duration or the operation budget is used up.
+    pub(super) fn should_stop(&self) -> bool {
         if self.stop.load(Ordering::Relaxed) {
             return true;
         }
@@ -216,10 +237,7 @@ impl Participant {
             invoked,
             returned,
         });
-        shared.recorded.fetch_add(1, Ordering::Relaxed);
-        if let Some(p) = &shared.opts.progress {
-            p();
-        }
+        shared.recorded_one();
     }
 
     async fn run(
@@ -341,6 +359,7 @@ async fn finish(shared: &Shared, session: &Session, mut ops: Vec<Operation>, see
         final_log: Some(n - 2),
         chain: Some(raw),
         tool_did: shared.opts.tool_did.clone(),
+        amp: None,
     }
 }
 
@@ -359,13 +378,7 @@ pub async fn run(
     }
     let tasks: usize = plan.sessions.iter().map(Vec::len).sum();
     let barrier = Arc::new(Barrier::new(tasks.max(1)));
-    let shared = Arc::new(Shared {
-        client,
-        opts,
-        start: Instant::now(),
-        recorded: Default::default(),
-        stop: AtomicBool::new(false),
-    });
+    let shared = Arc::new(Shared::new(client, opts));
     let mut handles = Vec::with_capacity(plan.sessions.len());
     for (session, steps) in sessions.iter().zip(&plan.sessions) {
         let mut joins = Vec::with_capacity(steps.len());

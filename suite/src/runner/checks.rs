@@ -111,6 +111,7 @@ async fn race(run: &mut Run<'_>, c: &CheckStep) -> Result<(), StepError> {
         run.ctx.client.clone(),
         run.ctx.target.base_url(),
         &run.ctx.manifest,
+        run.binding,
         scenario,
         seed,
     )
@@ -122,6 +123,7 @@ async fn race(run: &mut Run<'_>, c: &CheckStep) -> Result<(), StepError> {
         let mut summary = s.to_json();
         if let Some(m) = summary.as_object_mut() {
             m.insert("vector".into(), Value::from(run.vector_id));
+            m.insert("binding".into(), Value::from(run.binding.as_str()));
             m.insert("run_seed".into(), Value::from(run.ctx.seed));
         }
         run.concurrency = Some(summary);
@@ -140,7 +142,7 @@ async fn race(run: &mut Run<'_>, c: &CheckStep) -> Result<(), StepError> {
             )))
         }
         ScenarioOutcome::NoContention(s) => Err(StepError::error(format!(
-            "turns overlapped only {} times, fewer than the scenario's {}, in {} races: \
+            "turns (messages) overlapped only {} times, fewer than the scenario's {}, in {} races: \
              a pass would prove nothing; {hint}\n{s}",
             s.overlap.turn_pairs,
             scenario.min_turn_pairs,

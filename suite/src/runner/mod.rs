@@ -125,6 +125,8 @@ impl StepError {
 pub(crate) struct Run<'a> {
     pub(crate) ctx: &'a RunContext,
     pub(crate) vector_id: &'a str,
+    /// The binding the vector speaks.
+    pub(crate) binding: crate::vector::Binding,
     pub(crate) state: VectorState,
     pub(crate) records: Vec<Record>,
     pub(crate) step: usize,
@@ -252,6 +254,7 @@ pub async fn run_vector(ctx: &RunContext, v: &LoadedVector) -> VectorRun {
     let mut run = Run {
         ctx,
         vector_id: &v.vector.id,
+        binding: v.vector.binding,
         state: VectorState::new(
             Arc::clone(&ctx.manifest),
             ctx.target.base_url(),

@@ -220,10 +220,59 @@ impl Scope for VectorState {
                 }
                 Ok(Value::from(product))
             }
+            "time_plus" => {
+                let bad = |reason: String| TemplateError::BadArgument {
+                    function: "time_plus".into(),
+                    reason,
+                };
+                let (name, secs) = arg_t
+                    .rsplit_once(':')
+                    .ok_or_else(|| bad("expected VAR:SECONDS".into()))?;
+                let secs: i64 = secs
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad(format!("{secs:?} is not a number of seconds")))?;
+                let at = self
+                    .vars
+                    .get(name.trim())
+                    .and_then(Value::as_str)
+                    .and_then(|t| oap_wire::time::parse_rfc3339(t).ok())
+                    .ok_or_else(|| bad(format!("`{name}` is not an RFC 3339 time")))?;
+                let sum = at
+                    .checked_add(time::Duration::seconds(secs))
+                    .ok_or_else(|| bad("out of range".into()))?;
+                sum.format(&time::format_description::well_known::Rfc3339)
+                    .map(Value::String)
+                    .map_err(|e| bad(e.to_string()))
+            }
+            "dids" => {
+                let bad = |reason: &str| TemplateError::BadArgument {
+                    function: "dids".into(),
+                    reason: reason.into(),
+                };
+                let (prefix, n) = arg_t
+                    .rsplit_once(':')
+                    .ok_or_else(|| bad("expected PREFIX:N"))?;
+                let n: usize = n
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad("N must be a non-negative integer"))?;
+                if n > MAX_DIDS {
+                    return Err(bad(&format!("at most {MAX_DIDS} DIDs")));
+                }
+                Ok(Value::Array(
+                    (0..n)
+                        .map(|i| Value::String(self.actors.did(&format!("{prefix}{i}"))))
+                        .collect(),
+                ))
+            }
             other => Err(TemplateError::UnknownFunction(other.into())),
         }
     }
 }
+
+/// Most DIDs one `${dids:PREFIX:N}` lists.
+const MAX_DIDS: usize = 256;
 
 #[cfg(test)]
 mod tests {
@@ -270,6 +319,34 @@ mod tests {
         let a = expand_str("${session_id:missing}", &mut s).unwrap();
         assert_eq!(expand_str("${session_id:missing}", &mut s).unwrap(), a);
         assert_ne!(expand_str("${session_id:new}", &mut s).unwrap(), a);
+    }
+
+    #[test]
+    fn dids_lists_actors() {
+        let mut s = state();
+        let v =
+            expand_to_value("${dids:p:${manifest:/sessions/max_participants}}", &mut s).unwrap();
+        let list = v.as_array().unwrap();
+        assert_eq!(list.len(), 4);
+        assert_eq!(list[2], json!(expand_str("${did:p2}", &mut s).unwrap()));
+        assert_eq!(expand_to_value("${dids:p:0}", &mut s).unwrap(), json!([]));
+        assert!(expand_str("${dids:p:257}", &mut s).is_err());
+        assert!(expand_str("${dids:p:-1}", &mut s).is_err());
+        assert!(expand_str("${dids:p}", &mut s).is_err());
+    }
+
+    #[test]
+    fn time_plus_adds_seconds_to_a_variable() {
+        let mut s = state();
+        s.vars.insert("t".into(), json!("2026-02-04T12:00:00.25Z"));
+        let later = expand_str("${time_plus:t:3600}", &mut s).unwrap();
+        let (a, b) = (
+            oap_wire::time::parse_rfc3339("2026-02-04T13:00:00.25Z").unwrap(),
+            oap_wire::time::parse_rfc3339(&later).unwrap(),
+        );
+        assert_eq!(a, b);
+        assert!(expand_str("${time_plus:nope:1}", &mut s).is_err());
+        assert!(expand_str("${time_plus:t:soon}", &mut s).is_err());
     }
 
     #[test]

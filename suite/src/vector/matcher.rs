@@ -315,6 +315,25 @@ pub fn check_matcher(
             }
         }
     }
+    type TimeCmp = fn(time::OffsetDateTime, time::OffsetDateTime) -> bool;
+    let instants: [(&Option<Value>, &str, TimeCmp); 3] = [
+        (&m.same_instant, "the same instant as", |a, b| a == b),
+        (&m.not_before, "an instant not before", |a, b| a >= b),
+        (&m.not_after, "an instant not after", |a, b| a <= b),
+    ];
+    for (bound, what, cmp) in instants {
+        if let Some(bound) = bound.as_ref().and_then(|b| operand(b, scope, reasons)) {
+            let parse = |v: &Value| {
+                v.as_str()
+                    .and_then(|s| oap_wire::time::parse_rfc3339(s).ok())
+            };
+            match (parse(v), parse(&bound)) {
+                (Some(a), Some(b)) if cmp(a, b) => {}
+                (_, Some(_)) => fail(reasons, format!("{what} {}", short(Some(&bound)))),
+                (_, None) => reasons.push(format!("{label}: {bound} is not an RFC 3339 time")),
+            }
+        }
+    }
     if let Some(len) = m.length.as_ref().and_then(|l| operand(l, scope, reasons)) {
         let got = match v {
             Value::Array(a) => Some(a.len()),

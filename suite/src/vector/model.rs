@@ -372,6 +372,16 @@ pub struct Matcher {
     /// A number less than or equal to this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lte: Option<Value>,
+    /// An RFC 3339 time naming the same instant as this one (a template; fractional seconds
+    /// and offsets compared as instants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_instant: Option<Value>,
+    /// An RFC 3339 time at or after this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Value>,
+    /// An RFC 3339 time at or before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<Value>,
     /// An array (or string, or object) of exactly this many elements.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<Value>,

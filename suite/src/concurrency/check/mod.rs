@@ -29,6 +29,7 @@ use super::overlap::{Overlap, overlap};
 use super::violation::{Rule, Violation, ViolationKind};
 pub(crate) use turns::{NONE, TurnIndex};
 
+mod amp;
 mod log;
 mod realtime;
 mod turns;
@@ -191,7 +192,12 @@ fn stats(h: &History) -> Stats {
                 s.receipts_seen += p.entries.len();
             }
             Ret::Conflict { .. } => s.conflicts += 1,
-            Ret::DuplicateTurn => s.duplicates += 1,
+            Ret::DuplicateTurn
+            | Ret::Ack {
+                duplicate: true, ..
+            } => s.duplicates += 1,
+            Ret::Ack { .. } => s.acknowledged += 1,
+            Ret::History(_) => s.reads += 1,
             Ret::Refused { .. } => s.refused += 1,
             Ret::Indeterminate { .. } => s.indeterminate += 1,
         }
@@ -217,6 +223,13 @@ pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
         turns: TurnIndex::new(history),
     };
     let mut stats = stats(history);
+    if let Some(base) = &history.amp {
+        let amp = amp::check_amp(&mut ctx, base);
+        stats.final_version = amp.last_seq.unwrap_or(0);
+        stats.states_checked = amp.last_seq.is_some();
+        stats.indeterminate_applied = amp.indeterminate_applied;
+        return finish(ctx, history, stats);
+    }
     let merged = log::check_log(&mut ctx);
     if opts.verify_chain {
         log::check_chain(&mut ctx);
@@ -226,6 +239,11 @@ pub fn check_with(history: &History, opts: &CheckOptions) -> CheckReport {
     stats.final_version = replay.final_version();
     stats.states_checked = replay.complete();
     stats.indeterminate_applied = replay.indeterminate_applied(history);
+    finish(ctx, history, stats)
+}
+
+/// The report: the selected violations with their sub-histories.
+fn finish(ctx: Ctx<'_>, history: &History, stats: Stats) -> CheckReport {
     let (selected, counts) = ctx.findings.select();
     let violations = selected
         .into_iter()
