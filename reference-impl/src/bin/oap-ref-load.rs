@@ -427,35 +427,37 @@ struct Worker {
 
 /// Signs `per` updates of each session ahead of the window: request `i` expects version `i`,
 /// which is what the Tool's answer to request `i - 1` will say (one request in flight per
-/// session). Prints the client's signing cost per request.
+/// session). The sessions take turns (request 0 of every session, then request 1, …), so that
+/// the turn ids, ULIDs of the signing time, interleave across sessions as those of clients
+/// sending live would; signed session after session, each session's ids would form one block
+/// and every new turn would land in the middle of the Tool's turn-id index. Prints the
+/// client's signing cost per request.
 fn presign(authority: &str, sessions: &[(Keypair, String)], per: u64) -> Vec<Worker> {
     let t = Instant::now();
     let created = oap_wire::time::unix_now();
-    let workers: Vec<Worker> = sessions
+    let mut workers: Vec<Worker> = sessions
         .iter()
-        .map(|(key, sid)| {
-            let path = format!("/oap/session/{sid}/update");
-            let presigned = (0..per)
-                .map(|v| {
-                    let body = testing::update_body(sid, v, v + 1);
-                    testing::http1_request(
-                        key,
-                        authority,
-                        "POST",
-                        &path,
-                        Some(&body),
-                        created,
-                        &testing::nonce(),
-                    )
-                })
-                .collect();
-            Worker {
-                key: key.clone(),
-                sid: sid.clone(),
-                presigned,
-            }
+        .map(|(key, sid)| Worker {
+            key: key.clone(),
+            sid: sid.clone(),
+            presigned: Vec::with_capacity(usize::try_from(per).unwrap_or(0)),
         })
         .collect();
+    for v in 0..per {
+        for w in &mut workers {
+            let path = format!("/oap/session/{}/update", w.sid);
+            let body = testing::update_body(&w.sid, v, v + 1);
+            w.presigned.push(testing::http1_request(
+                &w.key,
+                authority,
+                "POST",
+                &path,
+                Some(&body),
+                created,
+                &testing::nonce(),
+            ));
+        }
+    }
     let n = per * sessions.len() as u64;
     println!(
         "pre-signed {n} requests in {:.2} s ({:.1} µs each: body, digest, Ed25519 signature, head)",

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     open INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     head TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS sessions_by_convener ON sessions (convener, open, expires_at);
 CREATE TABLE IF NOT EXISTS receipts (
     session_id TEXT NOT NULL,
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS receipts (
     body TEXT NOT NULL,
     UNIQUE (session_id, version)
 );
-CREATE INDEX IF NOT EXISTS receipts_by_turn ON receipts (session_id, turn_id);
+DROP INDEX IF EXISTS receipts_by_turn;
+CREATE INDEX IF NOT EXISTS receipts_by_turn_id ON receipts (turn_id, session_id);
 CREATE TABLE IF NOT EXISTS credential_nonces (
     session_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
@@ -52,11 +53,20 @@ CREATE TABLE IF NOT EXISTS amp_history (
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS amp_history_by_message ON amp_history (session_id, sender, msg_id);
-CREATE TABLE IF NOT EXISTS request_nonces (
+CREATE TABLE IF NOT EXISTS request_nonce_log (
     expires_at INTEGER NOT NULL,
-    key BLOB NOT NULL,
-    PRIMARY KEY (expires_at, key)
-) WITHOUT ROWID;
+    key BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_nonce_log_by_expiry ON request_nonce_log (expires_at);
+";
+
+/// Moves the request nonces of a data directory written before `request_nonce_log` (a table
+/// keyed by expiry, then nonce hash) into it, so that they stay spent.
+const MIGRATE_REQUEST_NONCES: &str = "
+BEGIN IMMEDIATE;
+INSERT INTO request_nonce_log (expires_at, key) SELECT expires_at, key FROM request_nonces;
+DROP TABLE request_nonces;
+COMMIT;
 ";
 
 /// Name of the database file inside the data directory.
@@ -65,6 +75,11 @@ pub const DB_FILE: &str = "oap-ref.sqlite3";
 pub const LOCK_FILE: &str = "lock";
 /// How long `open` waits for a previous holder of the data directory to let go.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
+/// Page size of a new database. Every commit writes each page it touched whole to the log
+/// and syncs it, and most of a turn's pages are touched for one small entry (a session's head,
+/// its place in the receipt index): smaller pages make commits shorter. An existing database
+/// keeps the page size it was created with.
+pub const PAGE_SIZE: u32 = 2048;
 /// Read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 8;
 
@@ -91,6 +106,8 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
+        // Must come before WAL mode, which writes the first page of a new database.
+        conn.execute_batch(&format!("PRAGMA page_size={PAGE_SIZE};"))?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Database(format!(
@@ -99,6 +116,14 @@ impl SqliteStore {
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;")?;
         conn.execute_batch(SCHEMA)?;
+        let old_nonces: bool = conn
+            .prepare(
+                "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'request_nonces'",
+            )?
+            .exists([])?;
+        if old_nonces {
+            conn.execute_batch(MIGRATE_REQUEST_NONCES)?;
+        }
         // Checkpoints run on their own connection and thread; `synchronous=FULL` there too, so
         // that the database file is synced before the log is reused.
         let checkpoints = Connection::open(&path)?;
@@ -107,15 +132,19 @@ impl SqliteStore {
         let (wake, woken) = mpsc::sync_channel(1);
         let wal_pages = Arc::new(AtomicI64::new(0));
         writer::hand_checkpoints_off(&mut conn, wal_pages.clone(), wake)?;
+        let turn = writer::CheckpointTurn::default();
         let checkpointer = std::thread::Builder::new()
             .name("oap-ref-checkpoint".into())
-            .spawn(move || writer::checkpointer(checkpoints, woken))?;
+            .spawn({
+                let turn = turn.clone();
+                move || writer::checkpointer(checkpoints, woken, turn)
+            })?;
         let (tx, rx) = mpsc::channel();
         let abort = Arc::new(AtomicBool::new(false));
         let flag = abort.clone();
         let writer = std::thread::Builder::new()
             .name("oap-ref-writer".into())
-            .spawn(move || writer::run(conn, rx, flag, wal_pages))?;
+            .spawn(move || writer::run(conn, rx, flag, wal_pages, turn))?;
         Ok(SqliteStore {
             path,
             tx: Mutex::new(Some(tx)),
@@ -306,7 +335,7 @@ impl Store for SqliteStore {
     fn live_request_nonces(&self, now: i64) -> Result<Vec<RequestNonce>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT key, expires_at FROM request_nonces WHERE expires_at >= ?1",
+                "SELECT key, expires_at FROM request_nonce_log WHERE expires_at >= ?1",
             )?;
             let rows = stmt.query_map(params![now], |r| {
                 let key: Vec<u8> = r.get(0)?;
@@ -477,11 +506,12 @@ mod tests {
         let size = |name: String| std::fs::metadata(dir.path().join(name)).unwrap().len();
         let (wal, db) = (size(format!("{DB_FILE}-wal")), size(DB_FILE.to_owned()));
         // The log is restarted once it holds WAL_RESTART_PAGES, so it never holds much more
-        // than that plus a few batches (64 receipts of two pages each, and their indexes; the
-        // writer's own checkpoint waits while the checkpointer's runs), although every page of
-        // the database went through it.
-        let page = 4096 + 24;
-        let bound = (writer::WAL_RESTART_PAGES as u64 + 8 * 3 * sessions) * page;
+        // than that plus a dozen batches (64 writes of about 6 pages each with 2 KiB pages: the
+        // receipt and its overflow page, the head, the two receipt indexes, the nonce; the
+        // writer's own checkpoint first waits for the checkpointer's to end), although every
+        // page of the database went through it.
+        let page = u64::from(PAGE_SIZE) + 24;
+        let bound = (writer::WAL_RESTART_PAGES as u64 + 12 * 6 * sessions) * page;
         assert!(
             db > bound,
             "the test must write more than the bound: {db} bytes"
@@ -491,6 +521,96 @@ mod tests {
             store.receipts("s7", 0, 200, 200).unwrap().len(),
             rounds as usize
         );
+        store.shutdown();
+    }
+
+    /// A new database gets the small page size; turns are found by turn id and listed per
+    /// session through the turn-id index, also after the store is opened again.
+    #[tokio::test]
+    async fn turn_ids_are_found_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let tickets = (0..3u64)
+            .flat_map(|v| {
+                [
+                    store.submit(turn("s1", v, format!("r{v}"))),
+                    store.submit(turn("s2", v, format!("q{v}"))),
+                ]
+            })
+            .collect();
+        for r in wait_all(tickets).await {
+            r.unwrap();
+        }
+        store.shutdown();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let page: u32 = store
+            .read(|c| c.query_row("PRAGMA page_size", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(page, PAGE_SIZE);
+        assert!(store.turn_exists("s1", "t2").unwrap());
+        assert!(!store.turn_exists("s1", "t3").unwrap());
+        assert!(!store.turn_exists("s3", "t0").unwrap());
+        let mut ids = store.turn_ids("s2").unwrap();
+        ids.sort();
+        assert_eq!(ids, ["t0", "t1", "t2"]);
+        assert_eq!(store.live_request_nonces(0).unwrap().len(), 6);
+        store.shutdown();
+    }
+
+    /// A data directory written with the earlier nonce table (keyed by expiry, then hash) is
+    /// migrated at open: its live nonces stay spent, and the old table is gone.
+    #[tokio::test]
+    async fn request_nonces_of_the_earlier_layout_are_carried_over() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+            c.execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 CREATE TABLE request_nonces (
+                     expires_at INTEGER NOT NULL,
+                     key BLOB NOT NULL,
+                     PRIMARY KEY (expires_at, key)
+                 ) WITHOUT ROWID;",
+            )
+            .unwrap();
+            for (at, b) in [(5i64, 1u8), (50, 2), (60, 3)] {
+                c.execute(
+                    "INSERT INTO request_nonces (expires_at, key) VALUES (?1, ?2)",
+                    params![at, &[b; 16][..]],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut live = store.live_request_nonces(10).unwrap();
+        live.sort_by_key(|n| n.expires_at);
+        assert_eq!(
+            live,
+            vec![
+                RequestNonce {
+                    key: [2; 16],
+                    expires_at: 50
+                },
+                RequestNonce {
+                    key: [3; 16],
+                    expires_at: 60
+                },
+            ]
+        );
+        let old: i64 = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'request_nonces'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert_eq!(old, 0);
+        store.shutdown();
+        // Opening again finds nothing left to migrate.
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.live_request_nonces(10).unwrap().len(), 2);
         store.shutdown();
     }
 }

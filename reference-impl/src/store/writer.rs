@@ -17,11 +17,12 @@
 //! keeps committing meanwhile). Under steady load such a checkpoint never catches up with the
 //! end of the log, and SQLite restarts the log only once one has; so when the log has grown past
 //! [`WAL_RESTART_PAGES`] the writer itself checkpoints the few pages still missing, between two
-//! batches, and the next transaction starts the log again from its beginning.
+//! batches (waiting for a checkpoint of the checkpointer's that is under way), and the next
+//! transaction starts the log again from its beginning.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::wal::CheckpointMode;
@@ -58,9 +59,16 @@ pub(super) fn hand_checkpoints_off(
     }))
 }
 
+/// Taken by whoever runs a checkpoint, so that the writer's own checkpoint waits for the
+/// checkpointer's to end instead of failing (SQLite lets one checkpoint run at a time and does
+/// not wait for it in `PASSIVE` mode): otherwise, while the checkpointer was busy, the writer's
+/// attempts failed one after the other and the log grew on without restarting.
+pub(super) type CheckpointTurn = Arc<Mutex<()>>;
+
 /// Runs checkpoints on their own connection until every waker is gone (the writer closed).
-pub(super) fn checkpointer(conn: Connection, wake: Receiver<()>) {
+pub(super) fn checkpointer(conn: Connection, wake: Receiver<()>, turn: CheckpointTurn) {
     while wake.recv().is_ok() {
+        let _turn = turn.lock();
         let t = Instant::now();
         match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
             Ok((log, done)) => {
@@ -149,6 +157,7 @@ pub(super) fn run(
     rx: Receiver<Pending>,
     abort: Arc<AtomicBool>,
     wal_pages: Arc<AtomicI64>,
+    checkpoint_turn: CheckpointTurn,
 ) {
     let mut last_purge = Instant::now();
     let (mut stats, mut last_stats) = (Stats::default(), Instant::now());
@@ -200,7 +209,10 @@ pub(super) fn run(
         }
         if wal_pages.load(Ordering::Relaxed) >= WAL_RESTART_PAGES {
             let t = Instant::now();
-            // Busy while the checkpointer is at work: tried again after the next batch.
+            // No new commit can come while the writer is here: this checkpoint reaches the end
+            // of the log (unless a reader still needs an older version of a page; then it is
+            // tried again after the next batch), and the next transaction restarts the log.
+            let _turn = checkpoint_turn.lock();
             if let Err(e) = conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
                 tracing::debug!(error = %e, "checkpoint did not run");
             }
@@ -390,18 +402,20 @@ fn write_head(conn: &Connection, session: &SessionRow) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Stores a request nonce. The table is keyed by expiry first, so that new nonces, whose
-/// expiry is now plus the window, are appended at the end of the b-tree instead of landing on
-/// a random page each; the engine reads the table once, at start.
+/// Stores a request nonce. Nonces are kept in arrival order (a rowid table), so that each is
+/// appended at the end of the table and of its expiry index whatever its hash: keyed by
+/// (expiry, hash), the nonces of one second landed on a random page each, a page per write. A
+/// nonce is stored once per accepted request; the engine reads the table once, at start, and
+/// keeps one entry per hash.
 fn record_nonce(conn: &Connection, n: &RequestNonce) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO request_nonces (expires_at, key) VALUES (?1, ?2)")?
+    conn.prepare_cached("INSERT INTO request_nonce_log (expires_at, key) VALUES (?1, ?2)")?
         .execute(params![n.expires_at, &n.key[..]])?;
     Ok(())
 }
 
 fn purge_request_nonces(conn: &Connection) -> Result<(), StoreError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    conn.prepare_cached("DELETE FROM request_nonces WHERE expires_at < ?1")?
+    conn.prepare_cached("DELETE FROM request_nonce_log WHERE expires_at < ?1")?
         .execute(params![now])?;
     Ok(())
 }
