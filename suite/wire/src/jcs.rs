@@ -3,9 +3,13 @@
 //! Receipt hashes, state digests and `eddsa-jcs-2022` proofs all sign or hash a JSON value, so
 //! they need one byte string per value: JCS sorts members by their UTF-16 code units, writes
 //! strings with the minimal escapes, and writes numbers the way ECMAScript's `Number.toString`
-//! does. The `serde_jcs` crate implements exactly this (its number formatting is `ryu-js`) and
-//! passes every published RFC 8785 vector (`tests/rfc8785.rs`), so it is used rather than a
-//! second implementation.
+//! does. The values hashed here are objects of strings and integers, which are written directly:
+//! members sorted by UTF-16 code units, strings with JCS's escapes, integers up to 2^53 in
+//! decimal (what `Number.toString` gives for them). Any other number is formatted by the
+//! `serde_jcs` crate (`ryu-js`). Every published RFC 8785 vector passes (`tests/rfc8785.rs`),
+//! and a property test compares the output with `serde_jcs`'s for arbitrary values
+//! (`tests/proptests.rs`); `serde_jcs` serialised each value through an intermediate form and
+//! took several times as long on a receipt.
 //!
 //! Numbers are IEEE-754 doubles in JCS: an integer beyond 2^53 is written as the nearest double.
 //! Values parsed by [`crate::json::parse_strict`] never hold such integers.
@@ -34,10 +38,119 @@ pub const MAX_DEPTH: usize = 512;
 
 /// The canonical (RFC 8785) UTF-8 bytes of `value`.
 pub fn canonicalize(value: &Value) -> Result<Vec<u8>, JcsError> {
-    if crate::json::depth(value) > MAX_DEPTH {
-        return Err(JcsError::TooDeep);
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value, 0)?;
+    Ok(out)
+}
+
+/// Largest magnitude up to which every integer is a double, written as its decimal digits.
+const MAX_EXACT_INTEGER: u64 = 1 << 53;
+
+/// Writes `value` at nesting `depth` (the recursion stops at [`MAX_DEPTH`] levels).
+fn write_value(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), JcsError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n)?,
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            if depth >= MAX_DEPTH {
+                return Err(JcsError::TooDeep);
+            }
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item, depth + 1)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            if depth >= MAX_DEPTH {
+                return Err(JcsError::TooDeep);
+            }
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            sorted.sort_by(|a, b| utf16_order(a.0, b.0));
+            out.push(b'{');
+            for (i, (name, member)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(out, name);
+                out.push(b':');
+                write_value(out, member, depth + 1)?;
+            }
+            out.push(b'}');
+        }
     }
-    serde_jcs::to_vec(value).map_err(|e| JcsError::Serialize(e.to_string()))
+    Ok(())
+}
+
+/// Member order: by UTF-16 code units (RFC 8785 §3.2.3). For text without characters beyond
+/// U+FFFF that is the order of the UTF-8 bytes.
+fn utf16_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+fn write_number(out: &mut Vec<u8>, n: &serde_json::Number) -> Result<(), JcsError> {
+    if let Some(u) = n.as_u64()
+        && u <= MAX_EXACT_INTEGER
+    {
+        out.extend_from_slice(u.to_string().as_bytes());
+        return Ok(());
+    }
+    if let Some(i) = n.as_i64()
+        && i.unsigned_abs() <= MAX_EXACT_INTEGER
+    {
+        out.extend_from_slice(i.to_string().as_bytes());
+        return Ok(());
+    }
+    let f = n
+        .as_f64()
+        .ok_or_else(|| JcsError::Serialize(format!("number {n} has no double value")))?;
+    out.extend_from_slice(format_number(f)?.as_bytes());
+    Ok(())
+}
+
+/// A string with JCS's escapes (RFC 8785 §3.2.2.2): `"` and `\`, the five short forms of
+/// control characters, `\u00xx` (lower-case hex) for the other control characters, and every
+/// other character as it is.
+fn write_string(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x09 => b"\\t",
+            0x0a => b"\\n",
+            0x0c => b"\\f",
+            0x0d => b"\\r",
+            0x00..=0x1f => &[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ],
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// The canonical form of `value` as a string.

@@ -30,6 +30,31 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Any JSON value `serde_json` can hold, with member names and strings drawn to exercise JCS's
+/// escapes and its UTF-16 member order.
+fn jcs_input() -> impl Strategy<Value = Value> {
+    let text = "[a-z\\x00-\\x1f\"\\\\\u{7f}\u{e9}\u{2028}\u{e000}\u{ff61}\u{10000}\u{1f600}]{0,8}";
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-100_000_i64..100_000).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        text.prop_map(Value::String),
+        ".{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(text, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
 fn object() -> impl Strategy<Value = Value> {
     prop::collection::btree_map("[a-z]{1,6}", json_value(), 0..5)
         .prop_map(|m| Value::Object(m.into_iter().collect()))
@@ -100,6 +125,16 @@ proptest! {
         let reparsed: Value = serde_json::from_slice(&once).unwrap();
         let twice = jcs::canonicalize(&reparsed).unwrap();
         prop_assert_eq!(once, twice);
+    }
+
+    #[test]
+    fn jcs_matches_serde_jcs(v in jcs_input()) {
+        // The direct writer against the `serde_jcs` crate it replaced, on any value: integers
+        // beyond 2^53 (written as doubles), floats, control characters and characters beyond
+        // U+FFFF in strings and member names (sorted by UTF-16 code units).
+        let ours = jcs::canonicalize(&v).unwrap();
+        let reference = serde_jcs::to_vec(&v).unwrap();
+        prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(reference).unwrap());
     }
 
     #[test]
