@@ -136,8 +136,8 @@ impl SqliteStore {
         let checkpointer = std::thread::Builder::new()
             .name("oap-ref-checkpoint".into())
             .spawn({
-                let turn = turn.clone();
-                move || writer::checkpointer(checkpoints, woken, turn)
+                let (turn, wal_pages) = (turn.clone(), wal_pages.clone());
+                move || writer::checkpointer(checkpoints, woken, turn, wal_pages)
             })?;
         let (tx, rx) = mpsc::channel();
         let abort = Arc::new(AtomicBool::new(false));
@@ -508,7 +508,7 @@ mod tests {
         // The log is restarted once it holds WAL_RESTART_PAGES, so it never holds much more
         // than that plus a dozen batches (64 writes of about 6 pages each with 2 KiB pages: the
         // receipt and its overflow page, the head, the two receipt indexes, the nonce; the
-        // writer's own checkpoint first waits for the checkpointer's to end), although every
+        // writer's own checkpoint waits for a run of the checkpointer's to end), although every
         // page of the database went through it.
         let page = u64::from(PAGE_SIZE) + 24;
         let bound = (writer::WAL_RESTART_PAGES as u64 + 12 * 6 * sessions) * page;

@@ -17,12 +17,12 @@
 //! keeps committing meanwhile). Under steady load such a checkpoint never catches up with the
 //! end of the log, and SQLite restarts the log only once one has; so when the log has grown past
 //! [`WAL_RESTART_PAGES`] the writer itself checkpoints the few pages still missing, between two
-//! batches (waiting for a checkpoint of the checkpointer's that is under way), and the next
-//! transaction starts the log again from its beginning.
+//! batches (the checkpointer starts no new checkpoint meanwhile), and the next transaction starts
+//! the log again from its beginning.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use rusqlite::wal::CheckpointMode;
@@ -59,15 +59,27 @@ pub(super) fn hand_checkpoints_off(
     }))
 }
 
-/// Taken by whoever runs a checkpoint, so that the writer's own checkpoint waits for the
-/// checkpointer's to end instead of failing (SQLite lets one checkpoint run at a time and does
-/// not wait for it in `PASSIVE` mode): otherwise, while the checkpointer was busy, the writer's
-/// attempts failed one after the other and the log grew on without restarting.
+/// Held by whoever runs a checkpoint. SQLite runs one checkpoint at a time and, in `PASSIVE`
+/// mode, makes a second fail rather than wait; while the checkpointer was copying, the writer's
+/// attempts to complete the log therefore failed one after the other, and the log grew on
+/// without restarting. Now, once the log has reached [`WAL_RESTART_PAGES`], the checkpointer
+/// starts no new checkpoint, and the writer, which never waits for the lock, finds it free
+/// after at most one of the checkpointer's runs.
 pub(super) type CheckpointTurn = Arc<Mutex<()>>;
 
 /// Runs checkpoints on their own connection until every waker is gone (the writer closed).
-pub(super) fn checkpointer(conn: Connection, wake: Receiver<()>, turn: CheckpointTurn) {
+/// `wal_pages` is the log's size after the last commit.
+pub(super) fn checkpointer(
+    conn: Connection,
+    wake: Receiver<()>,
+    turn: CheckpointTurn,
+    wal_pages: Arc<AtomicI64>,
+) {
     while wake.recv().is_ok() {
+        if wal_pages.load(Ordering::Relaxed) >= WAL_RESTART_PAGES {
+            // The writer completes this log itself.
+            continue;
+        }
         let _turn = turn.lock();
         let t = Instant::now();
         match conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
@@ -208,16 +220,23 @@ pub(super) fn run(
             let _ = p.ack.send(r);
         }
         if wal_pages.load(Ordering::Relaxed) >= WAL_RESTART_PAGES {
-            let t = Instant::now();
             // No new commit can come while the writer is here: this checkpoint reaches the end
-            // of the log (unless a reader still needs an older version of a page; then it is
-            // tried again after the next batch), and the next transaction restarts the log.
-            let _turn = checkpoint_turn.lock();
-            if let Err(e) = conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
-                tracing::debug!(error = %e, "checkpoint did not run");
+            // of the log (unless a reader still needs an older version of a page), and the next
+            // transaction restarts the log. While one of the checkpointer's is under way, it is
+            // tried again after the next batch.
+            let turn = match checkpoint_turn.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if turn.is_some() {
+                let t = Instant::now();
+                if let Err(e) = conn.wal_checkpoint_v2(Some(MAIN_DB), CheckpointMode::PASSIVE) {
+                    tracing::debug!(error = %e, "checkpoint did not run");
+                }
+                stats.own_checkpoints += 1;
+                stats.own_checkpoint_time += t.elapsed();
             }
-            stats.own_checkpoints += 1;
-            stats.own_checkpoint_time += t.elapsed();
         }
         if last_purge.elapsed() >= PURGE_EVERY {
             last_purge = Instant::now();
