@@ -179,9 +179,35 @@ fault_tests! {
         let m = amp_msg(&outsider, &sid, "SESSION_MSG", "m", json!({"body": "hijack"}));
         amp_sc(&amp_post(&tool, &outsider, &m).await)
     };
-    amp_ignore_expiry: AmpIgnoreExpiry => ("409 session_expired", "200 active"), |tool| async move {
+    amp_skip_expected_seq_check: AmpSkipExpectedSeqCheck => ("409 version_conflict | 0", "200 active | 1"), |tool| async move {
+        // The history ends at seq 2 (INIT, ACCEPT); a state expecting seq 1 is stale.
+        let (a, _, sid) = amp_session(&tool, 3600).await;
+        let stale = amp_msg(&a, &sid, "SESSION_STATE", "s", json!({"patch": {"current_step": 1}, "expected_seq": 1}));
+        let answer = amp_sc(&amp_post(&tool, &a, &stale).await);
+        format!("{answer} | {}", amp_state(&tool, &a, &sid).await.1["context"]["current_step"])
+    };
+    amp_unserialised_messages: AmpUnserialisedMessages => ("3 4 | 1 2 3 4", "3 3 | 1 2 3"), |tool| async move {
+        // Two participants send at once: each message gets its own seq, or the broken Tool
+        // gives both the same one and the second overwrites the first's history entry.
+        let (a, b, sid) = amp_session(&tool, 3600).await;
+        let (ma, mb) = (
+            amp_msg(&a, &sid, "SESSION_MSG", "ma", json!({"body": 1})),
+            amp_msg(&b, &sid, "SESSION_MSG", "mb", json!({"body": 2})),
+        );
+        let (ra, rb) = tokio::join!(amp_post(&tool, &a, &ma), amp_post(&tool, &b, &mb));
+        let mut seqs = [ra.1["seq"].to_string(), rb.1["seq"].to_string()];
+        seqs.sort();
+        format!("{} | {}", seqs.join(" "), history_seqs(&amp_state(&tool, &a, &sid).await.1))
+    };
+    amp_expiry_off_by_one: AmpExpiryOffByOne => ("409 session_expired", "200 active"), |tool| async move {
+        // At created_at + ttl exactly the session is expired; the broken Tool is a second late.
         let (a, _, sid) = amp_session(&tool, 5).await;
         tool.clock.advance(5);
+        amp_sc(&amp_post(&tool, &a, &amp_msg(&a, &sid, "SESSION_MSG", "late", json!({"body": 1}))).await)
+    };
+    amp_ignore_expiry: AmpIgnoreExpiry => ("409 session_expired", "200 active"), |tool| async move {
+        let (a, _, sid) = amp_session(&tool, 5).await;
+        tool.clock.advance(3600);
         amp_sc(&amp_post(&tool, &a, &amp_msg(&a, &sid, "SESSION_MSG", "late", json!({"body": 1}))).await)
     };
     skip_expected_version_check: SkipExpectedVersionCheck => ("409 version_conflict", "200"), |tool| async move {
