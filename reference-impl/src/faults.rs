@@ -152,6 +152,9 @@ faults! {
     /// AMP: messages are applied without the per-session lock.
     AmpUnserialisedMessages = "amp-unserialised-messages":
         "AMP: apply messages without the per-session lock (read, yield, write): concurrent messages get the same seq and one overwrites the other's history entry",
+    /// AMP: `SESSION_STATE` is applied whatever its `expected_seq`.
+    AmpSkipExpectedSeqCheck = "amp-skip-expected-seq-check":
+        "AMP: apply SESSION_STATE whatever its expected_seq (a participant's patch overwrites changes it never saw)",
     /// AMP: `expires_at` is one second late.
     AmpExpiryOffByOne = "amp-expiry-off-by-one":
         "AMP: set expires_at to created_at + ttl + 1 second",

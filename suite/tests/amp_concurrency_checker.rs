@@ -274,6 +274,83 @@ fn unreadable() {
     );
 }
 
+fn state(client: u32, id: &str, expected_seq: u64, window: (u64, u64), ret: Ret) -> Operation {
+    Operation {
+        client,
+        op: Op::State {
+            msg_id: TurnKey::from(id),
+            expected_seq,
+        },
+        ret,
+        invoked: window.0,
+        returned: window.1,
+    }
+}
+
+/// The correct history plus two `SESSION_STATE`s racing after it: `A`'s `s1` expecting seq 8
+/// (acknowledged with 9) and `B`'s `s1` expecting 8 too (refused: the history ends at 9 by then).
+/// The final read holds `A`'s state at seq 9.
+fn with_states(a: (u64, Ret), b: (u64, Ret), entries: Vec<HistoryEntry>) -> History {
+    let mut o = ops();
+    let last = o.pop().unwrap();
+    o.push(state(0, "s1", a.0, (70, 80), a.1));
+    o.push(state(1, "s1", b.0, (72, 82), b.1));
+    o.push(last);
+    history(with_final(o, entries))
+}
+
+fn with_state_entry() -> Vec<HistoryEntry> {
+    let mut e = final_entries();
+    e.push(entry(9, A, "s1"));
+    e
+}
+
+fn conflict(current: u64) -> Ret {
+    Ret::Conflict {
+        current_version: current,
+    }
+}
+
+#[test]
+fn racing_states_pass_when_applied_on_the_history_they_expect() {
+    let h = with_states((8, ack(9)), (8, conflict(9)), with_state_entry());
+    let report = check(&h);
+    assert!(report.is_valid(), "{:#?}", report.violations);
+    assert_eq!(report.stats.conflicts, 1);
+}
+
+#[test]
+fn stale_state_applied() {
+    // A's state expected seq 7 (an older history) and was applied at 9 all the same.
+    let h = with_states((7, ack(9)), (8, conflict(9)), with_state_entry());
+    assert_eq!(broken(&h), BTreeSet::from([Rule::StaleStateApplied]));
+    // The same with an unknown outcome: the history alone shows it.
+    let unknown = Ret::Indeterminate {
+        reason: "timeout".into(),
+    };
+    let h = with_states((7, unknown), (8, conflict(9)), with_state_entry());
+    assert_eq!(broken(&h), BTreeSet::from([Rule::StaleStateApplied]));
+}
+
+#[test]
+fn spurious_seq_conflict() {
+    // B's state was refused as a conflict naming current seq 8, the very seq it expected.
+    let h = with_states((8, ack(9)), (8, conflict(8)), with_state_entry());
+    assert_eq!(broken(&h), BTreeSet::from([Rule::SpuriousSeqConflict]));
+}
+
+#[test]
+fn a_state_refused_as_a_conflict_is_not_applied() {
+    let mut e = with_state_entry();
+    e.push(entry(10, B, "s1"));
+    let h = with_states((8, ack(9)), (8, conflict(9)), e);
+    // At seq 10 it is also stale: it expected 8.
+    assert_eq!(
+        broken(&h),
+        BTreeSet::from([Rule::RefusedMessageApplied, Rule::StaleStateApplied])
+    );
+}
+
 #[test]
 fn a_violation_names_rule_requirement_seed_and_sub_history() {
     let mut e = final_entries();
@@ -307,6 +384,8 @@ fn every_amp_rule_is_tied_to_an_amp_requirement() {
         Rule::SenderOrder,
         Rule::MessageRealTimeOrder,
         Rule::HistoryRewritten,
+        Rule::StaleStateApplied,
+        Rule::SpuriousSeqConflict,
         Rule::HistoryUnreadable,
     ];
     for r in amp {

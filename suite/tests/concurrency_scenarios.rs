@@ -3,8 +3,8 @@
 //! bundled reference Tool in process: the correct Tool passes every scenario in 100 of 100
 //! seeded runs, the unserialised read-modify-write fault is caught in 100 of 100 (OAP) and its
 //! AMP counterpart, `amp-unserialised-messages`, in 100 of 100 (AMP), and the other concurrency
-//! faults (double increments, replayed turns, log gaps and broken links; AMP history gaps and
-//! duplicates applied again) are caught too. Each seeded run goes through the runner exactly as
+//! faults (double increments, replayed turns, log gaps and broken links; AMP history gaps,
+//! duplicates applied again and `SESSION_STATE`s applied on a stale `expected_seq`) are caught too. Each seeded run goes through the runner exactly as
 //! `oap-conform run --seed N` does, file vectors left out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -286,9 +286,14 @@ async fn amp_unserialised_messages_is_caught_in_100_seeded_runs() {
     for o in &out {
         if o.status == Status::Fail {
             assert!(
-                ["lost-message", "duplicate-seq", "ack-seq-mismatch"]
-                    .iter()
-                    .any(|r| o.reason.contains(r)),
+                [
+                    "lost-message",
+                    "duplicate-seq",
+                    "ack-seq-mismatch",
+                    "stale-state-applied"
+                ]
+                .iter()
+                .any(|r| o.reason.contains(r)),
                 "{}",
                 describe(o)
             );
@@ -305,6 +310,16 @@ async fn amp_history_faults_are_caught() {
     caught(
         Fault::AmpApplyDuplicates,
         &[Rule::MessageAppliedTwice],
+        0..5,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amp_lost_state_updates_are_caught() {
+    caught(
+        Fault::AmpSkipExpectedSeqCheck,
+        &[Rule::StaleStateApplied],
         0..5,
     )
     .await;

@@ -1,6 +1,6 @@
 //! The AMP binding's messages over HTTP for the workload (profile §12): `SESSION_INIT` and
-//! `SESSION_ACCEPT` to set a session up, `SESSION_MSG` to race, and the state endpoint for the
-//! `history`. Signed and sent like every other request of [`SessionClient`]; each answer read
+//! `SESSION_ACCEPT` to set a session up, `SESSION_MSG` and `SESSION_STATE` to race, and the state
+//! endpoint for the `history`. Signed and sent like every other request of [`SessionClient`]; each answer read
 //! into a [`Ret`], nothing guessed: a 5xx, a timeout or a 200 that is not a readable
 //! `SESSION_ACK` is [`Ret::Indeterminate`].
 
@@ -32,6 +32,38 @@ fn failure(resp: &InResponse) -> Ret {
     Ret::Refused {
         status: resp.status,
         code: reason,
+    }
+}
+
+/// A 200 reply: `SESSION_ACK` with its `seq`, or an unknown outcome.
+fn ack(resp: &InResponse) -> Ret {
+    let reply = body_json(resp);
+    let member = |name: &str| reply.as_ref().and_then(|b| b.get(name));
+    match (
+        member("type").and_then(Value::as_str),
+        member("seq").and_then(Value::as_u64),
+    ) {
+        (Some("SESSION_ACK"), Some(seq)) => Ret::Ack {
+            seq,
+            duplicate: member("duplicate").and_then(Value::as_bool) == Some(true),
+        },
+        _ => Ret::Indeterminate {
+            reason: "200 without a SESSION_ACK and its seq".into(),
+        },
+    }
+}
+
+/// A 409 reply to a `SESSION_STATE`: `version_conflict` with its `current_seq`, or another
+/// refusal.
+fn conflict(resp: &InResponse) -> Ret {
+    let reply = body_json(resp);
+    let member = |name: &str| reply.as_ref().and_then(|b| b.get(name));
+    match (
+        member("reason").and_then(Value::as_str),
+        member("current_seq").and_then(Value::as_u64),
+    ) {
+        (Some("version_conflict"), Some(current_version)) => Ret::Conflict { current_version },
+        _ => failure(resp),
     }
 }
 
@@ -122,32 +154,36 @@ impl SessionClient {
             "session_id": session_id,
             "body": body,
         });
-        let resp = match self.amp_post(key, &message).await {
-            Ok(resp) if resp.status == 200 => resp,
-            Ok(resp) => return failure(&resp),
-            Err(ret) => return ret,
-        };
-        let reply = body_json(&resp);
-        let kind = reply
-            .as_ref()
-            .and_then(|b| b.get("type"))
-            .and_then(Value::as_str);
-        let seq = reply
-            .as_ref()
-            .and_then(|b| b.get("seq"))
-            .and_then(Value::as_u64);
-        match (kind, seq) {
-            (Some("SESSION_ACK"), Some(seq)) => Ret::Ack {
-                seq,
-                duplicate: reply
-                    .as_ref()
-                    .and_then(|b| b.get("duplicate"))
-                    .and_then(Value::as_bool)
-                    == Some(true),
-            },
-            _ => Ret::Indeterminate {
-                reason: "200 without a SESSION_ACK and its seq".into(),
-            },
+        match self.amp_post(key, &message).await {
+            Ok(resp) if resp.status == 200 => ack(&resp),
+            Ok(resp) => failure(&resp),
+            Err(ret) => ret,
+        }
+    }
+
+    /// `SESSION_STATE` with id `msg_id`, `expected_seq` and the context merge `patch`, by
+    /// `key`: a `SESSION_ACK`, or a `version_conflict` with its `current_seq`.
+    pub async fn amp_state(
+        &self,
+        key: &Keypair,
+        session_id: &str,
+        msg_id: &str,
+        expected_seq: u64,
+        patch: &Value,
+    ) -> Ret {
+        let message = json!({
+            "type": "SESSION_STATE",
+            "id": msg_id,
+            "from": key.did,
+            "session_id": session_id,
+            "patch": patch,
+            "expected_seq": expected_seq,
+        });
+        match self.amp_post(key, &message).await {
+            Ok(resp) if resp.status == 200 => ack(&resp),
+            Ok(resp) if resp.status == 409 => conflict(&resp),
+            Ok(resp) => failure(&resp),
+            Err(ret) => ret,
         }
     }
 

@@ -7,8 +7,11 @@
 //! participant runs its steps as its own task, all released at once. A participant sends one
 //! message at a time, as the profile's order rule assumes, except for a [`AmpStep::Twin`]: the
 //! same new message sent twice at once, as a sender that retries before the first answer came
-//! back would. Resends of earlier messages and reads of the state are mixed in. When every task
-//! is done, the initiator reads the session's state: the final `history` the checker judges.
+//! back would. Resends of earlier messages and reads of the state are mixed in, and
+//! `SESSION_STATE`s: a read of the state, then a merge patch of the context whose
+//! `expected_seq` is the last `seq` read, which races every other participant's messages (the
+//! AMP binding's lost-update race, PRF-AMP-26). When every task is done, the initiator reads the
+//! session's state: the final `history` the checker judges.
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use proptest::prelude::*;
 use serde_json::json;
 use tokio::sync::Barrier;
 
-use super::history::{AmpBase, ClientId, History, HistoryEntry, Op, OpId, Operation, TurnKey};
+use super::history::{AmpBase, ClientId, History, HistoryEntry, Op, OpId, Operation, Ret, TurnKey};
 use super::plan::{PlanConfig, PlanError, draw_sessions};
 use super::wire::{SessionClient, SetupError};
 use super::workload::{Recorded, RunOptions, Shared};
@@ -36,16 +39,19 @@ pub enum AmpStep {
         /// Which one.
         pick: u8,
     },
+    /// `GET /amp/session/{id}/state`, then a new `SESSION_STATE` expecting the last `seq` read.
+    State,
     /// `GET /amp/session/{id}/state`.
     Read,
 }
 
 fn step() -> impl Strategy<Value = AmpStep> {
     prop_oneof![
-        60 => Just(AmpStep::Message),
+        50 => Just(AmpStep::Message),
         12 => Just(AmpStep::Twin),
         10 => any::<u8>().prop_map(|pick| AmpStep::Resend { pick }),
-        18 => Just(AmpStep::Read),
+        16 => Just(AmpStep::State),
+        12 => Just(AmpStep::Read),
     ]
 }
 
@@ -112,8 +118,10 @@ async fn set_up(client: &SessionClient, participants: usize) -> Result<Session, 
 struct Participant {
     client: ClientId,
     key: Arc<Keypair>,
-    /// The ids of the messages it sent, in order.
+    /// The ids of the `SESSION_MSG`s it sent, in order.
     sent: Vec<TurnKey>,
+    /// How many `SESSION_STATE`s it sent.
+    states: u32,
     ops: Vec<Operation>,
 }
 
@@ -126,6 +134,16 @@ impl Participant {
                 shared
                     .client
                     .amp_message(&self.key, session, msg_id, &body)
+                    .await
+            }
+            Op::State {
+                msg_id,
+                expected_seq,
+            } => {
+                let patch = json!({ "shared_data": { format!("c{}", self.client): self.states } });
+                shared
+                    .client
+                    .amp_state(&self.key, session, msg_id, *expected_seq, &patch)
                     .await
             }
             _ => shared.client.amp_history(&self.key, session).await,
@@ -183,6 +201,25 @@ impl Participant {
                     let o = self.send(&shared, sid, Op::Message { msg_id }).await;
                     self.ops.push(o);
                 }
+                AmpStep::State => {
+                    let read = self.send(&shared, sid, Op::ReadHistory).await;
+                    let last = match &read.ret {
+                        Ret::History(entries) => Some(entries.last().map_or(0, |e| e.seq)),
+                        _ => None,
+                    };
+                    self.ops.push(read);
+                    // Without a history read there is no seq to expect: the step ends there.
+                    if let Some(expected_seq) = last {
+                        self.states += 1;
+                        let msg_id = TurnKey::from(format!("s{}-{}", self.client, self.states));
+                        let op = Op::State {
+                            msg_id,
+                            expected_seq,
+                        };
+                        let o = self.send(&shared, sid, op).await;
+                        self.ops.push(o);
+                    }
+                }
                 AmpStep::Resend { .. } | AmpStep::Read => {
                     let o = self.send(&shared, sid, Op::ReadHistory).await;
                     self.ops.push(o);
@@ -218,7 +255,8 @@ pub async fn run_amp(
                 client: i as ClientId,
                 key: key.clone(),
                 sent: Vec::new(),
-                ops: Vec::with_capacity(steps.len() + 4),
+                states: 0,
+                ops: Vec::with_capacity(steps.len() * 2 + 4),
             };
             let (shared, session, steps, barrier) = (
                 shared.clone(),
@@ -247,6 +285,7 @@ pub async fn run_amp(
             client: session.members.len() as ClientId,
             key: session.members[0].clone(),
             sent: Vec::new(),
+            states: 0,
             ops: Vec::new(),
         };
         ops.push(observer.send(&shared, &session.id, Op::ReadHistory).await);

@@ -122,6 +122,14 @@ pub enum Op {
         /// The message `id`.
         msg_id: TurnKey,
     },
+    /// AMP: `SESSION_STATE` with the sender's message `id`, `expected_seq` the last `seq` of
+    /// the history the sender read just before, and a merge patch of the context.
+    State {
+        /// The message `id`.
+        msg_id: TurnKey,
+        /// The `seq` the sender expects the history to end with.
+        expected_seq: u64,
+    },
     /// AMP: `GET /amp/session/{id}/state`, read for its `history`.
     ReadHistory,
 }
@@ -177,7 +185,11 @@ impl Op {
             Op::Leave { turn_id } => (TurnKind::Leave, turn_id, None, None),
             Op::Pause { turn_id } => (TurnKind::Pause, turn_id, None, None),
             Op::Resume { turn_id } => (TurnKind::Resume, turn_id, None, None),
-            Op::Read | Op::ReadLog { .. } | Op::Message { .. } | Op::ReadHistory => return None,
+            Op::Read
+            | Op::ReadLog { .. }
+            | Op::Message { .. }
+            | Op::State { .. }
+            | Op::ReadHistory => return None,
         };
         Some(TurnView {
             kind,
@@ -187,9 +199,17 @@ impl Op {
         })
     }
 
+    /// The message `id` of an AMP message (`SESSION_MSG` or `SESSION_STATE`).
+    pub fn amp_message(&self) -> Option<&TurnKey> {
+        match self {
+            Op::Message { msg_id } | Op::State { msg_id, .. } => Some(msg_id),
+            _ => None,
+        }
+    }
+
     /// Whether the operation asks for a change: a turn, or an AMP message.
     pub fn is_write(&self) -> bool {
-        self.turn().is_some() || matches!(self, Op::Message { .. })
+        self.turn().is_some() || self.amp_message().is_some()
     }
 
     /// A short name for reports (`update`, `replay`, `read`, …).
@@ -204,6 +224,7 @@ impl Op {
             Op::Read => "read",
             Op::ReadLog { .. } => "read-log",
             Op::Message { .. } => "message",
+            Op::State { .. } => "state",
             Op::ReadHistory => "read-history",
         }
     }
@@ -345,9 +366,9 @@ pub enum Ret {
     State(StateRead),
     /// A log read succeeded.
     Log(LogPage),
-    /// 409 `version_conflict`.
+    /// 409 `version_conflict` (AMP: `SESSION_ERROR` 4001 `version_conflict`).
     Conflict {
-        /// The problem's `current_version`.
+        /// The problem's `current_version` (AMP: the error's `current_seq`).
         current_version: u64,
     },
     /// 409 `duplicate_turn`.

@@ -106,6 +106,12 @@ rules! {
     MessageRealTimeOrder = "message-real-time-order", "PRF-AMP-25";
     /// AMP: a `history` once served was later served differently.
     HistoryRewritten = "history-rewritten", "PRF-AMP-25";
+    /// AMP: a `SESSION_STATE` is in the `history` at another `seq` than `expected_seq + 1`
+    /// (applied on a history other than the one its sender expected: a lost update).
+    StaleStateApplied = "stale-state-applied", "PRF-AMP-26";
+    /// AMP: a `SESSION_STATE` was refused with `version_conflict` naming the very `current_seq`
+    /// it expected.
+    SpuriousSeqConflict = "spurious-seq-conflict", "PRF-AMP-26";
     /// AMP: the participants' final read of the session state failed.
     HistoryUnreadable = "history-unreadable", "PRF-AMP-24";
 }

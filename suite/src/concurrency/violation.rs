@@ -235,6 +235,22 @@ pub enum ViolationKind {
         /// The first `seq` served differently.
         seq: u64,
     },
+    /// See [`Rule::StaleStateApplied`].
+    StaleStateApplied {
+        /// The message id.
+        msg_id: TurnKey,
+        /// The `expected_seq` it carried.
+        expected_seq: u64,
+        /// The `seq` it has in the history.
+        seq: u64,
+    },
+    /// See [`Rule::SpuriousSeqConflict`].
+    SpuriousSeqConflict {
+        /// The message id.
+        msg_id: TurnKey,
+        /// The `seq` both expected and named current.
+        seq: u64,
+    },
     /// See [`Rule::HistoryUnreadable`].
     HistoryUnreadable,
 }
@@ -281,6 +297,8 @@ impl ViolationKind {
             K::SenderOrder { .. } => Rule::SenderOrder,
             K::MessageRealTimeOrder { .. } => Rule::MessageRealTimeOrder,
             K::HistoryRewritten { .. } => Rule::HistoryRewritten,
+            K::StaleStateApplied { .. } => Rule::StaleStateApplied,
+            K::SpuriousSeqConflict { .. } => Rule::SpuriousSeqConflict,
             K::HistoryUnreadable => Rule::HistoryUnreadable,
         }
     }
@@ -452,6 +470,20 @@ impl fmt::Display for ViolationKind {
             K::HistoryRewritten { seq } => {
                 write!(f, "the history entry at seq {seq} was served differently")
             }
+            K::StaleStateApplied {
+                msg_id,
+                expected_seq,
+                seq,
+            } => write!(
+                f,
+                "state {msg_id} expected seq {expected_seq} to be the last, the history has it \
+                 at seq {seq}"
+            ),
+            K::SpuriousSeqConflict { msg_id, seq } => write!(
+                f,
+                "state {msg_id} was refused with version_conflict naming current seq {seq}, \
+                 the seq it expected"
+            ),
             K::HistoryUnreadable => {
                 write!(
                     f,
@@ -560,6 +592,10 @@ pub fn describe(id: OpId, o: &Operation) -> String {
         },
         None => match &o.op {
             super::history::Op::Message { msg_id } => format!("message {msg_id}"),
+            super::history::Op::State {
+                msg_id,
+                expected_seq,
+            } => format!("state {msg_id} expected_seq {expected_seq}"),
             op => op.name().to_owned(),
         },
     };

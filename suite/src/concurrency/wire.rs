@@ -285,7 +285,11 @@ impl SessionClient {
             Op::Leave { .. } => ("leave", json!({})),
             Op::Pause { .. } => ("pause", json!({})),
             Op::Resume { .. } => ("resume", json!({})),
-            Op::Read | Op::ReadLog { .. } | Op::Message { .. } | Op::ReadHistory => {
+            Op::Read
+            | Op::ReadLog { .. }
+            | Op::Message { .. }
+            | Op::State { .. }
+            | Op::ReadHistory => {
                 return Ret::Refused {
                     status: 0,
                     code: "not an OAP turn".into(),

@@ -11,6 +11,11 @@
 //! sender: the order it sent them in); and no history served during the race may differ from the
 //! final one where they overlap.
 //!
+//! `SESSION_STATE`s are messages like the others, plus the lost-update rule of PRF-AMP-26: one
+//! that is in the final history must be there at `expected_seq + 1` (it was applied on the
+//! history its sender read, not on a newer one), and a `version_conflict` refusal must name a
+//! `current_seq` other than the `expected_seq` it refused.
+//!
 //! Everything is one pass over the operations and the entries with hash maps, plus one sort by
 //! `seq`: `O(n log n)`.
 
@@ -37,6 +42,8 @@ struct Sent {
     all_refused: bool,
     /// The client that sent it.
     client: u32,
+    /// A `SESSION_STATE`'s `expected_seq`.
+    expected_seq: Option<u64>,
 }
 
 /// What the AMP checks learn besides violations.
@@ -68,6 +75,7 @@ pub(super) fn check_amp(ctx: &mut Ctx<'_>, base: &AmpBase) -> AmpStats {
     let applied = check_entries(ctx, base, &sent, &final_entries, final_id);
     check_acks(ctx, &sent, &applied, final_id);
     check_order(ctx, &sent, &applied, final_id);
+    check_expected_seqs(ctx, &sent, &applied, final_id);
     check_reads(ctx, &final_entries, final_id);
     let indeterminate_applied = sent
         .iter()
@@ -82,7 +90,7 @@ pub(super) fn check_amp(ctx: &mut Ctx<'_>, base: &AmpBase) -> AmpStats {
 fn index_sends(ctx: &Ctx<'_>, base: &AmpBase) -> HashMap<Key, Sent> {
     let mut sent: HashMap<Key, Sent> = HashMap::new();
     for (i, o) in ctx.h.ops.iter().enumerate() {
-        let Op::Message { msg_id } = &o.op else {
+        let Some(msg_id) = o.op.amp_message() else {
             continue;
         };
         let Some(from) = base.senders.get(o.client as usize) else {
@@ -95,11 +103,14 @@ fn index_sends(ctx: &Ctx<'_>, base: &AmpBase) -> HashMap<Key, Sent> {
             ..Sent::default()
         });
         s.sends.push(i as OpId);
+        if let Op::State { expected_seq, .. } = o.op {
+            s.expected_seq = Some(expected_seq);
+        }
         s.first_invoked = s.first_invoked.min(o.invoked);
         if let Ret::Ack { .. } = o.ret {
             s.acked_at = Some(s.acked_at.map_or(o.returned, |t| t.min(o.returned)));
         }
-        s.all_refused &= matches!(o.ret, Ret::Refused { .. });
+        s.all_refused &= matches!(o.ret, Ret::Refused { .. } | Ret::Conflict { .. });
     }
     sent
 }
@@ -282,6 +293,46 @@ fn check_order(
             .or_insert((s.first_invoked, key, s));
         if s.first_invoked > mine.0 {
             *mine = (s.first_invoked, key, s);
+        }
+    }
+}
+
+/// PRF-AMP-26: an applied `SESSION_STATE` is at `expected_seq + 1`; a conflict names another
+/// `current_seq` than the one expected.
+fn check_expected_seqs(
+    ctx: &mut Ctx<'_>,
+    sent: &HashMap<Key, Sent>,
+    applied: &HashMap<Key, u64>,
+    final_id: OpId,
+) {
+    let mut states: Vec<(&Key, &Sent, u64)> = sent
+        .iter()
+        .filter_map(|(k, s)| s.expected_seq.map(|e| (k, s, e)))
+        .collect();
+    states.sort_unstable_by_key(|(_, s, _)| s.sends.first().copied());
+    for (key, s, expected_seq) in states {
+        if let Some(&seq) = applied.get(key)
+            && Some(seq) != expected_seq.checked_add(1)
+        {
+            let kind = K::StaleStateApplied {
+                msg_id: key.1.clone(),
+                expected_seq,
+                seq,
+            };
+            let mut ops = s.sends.clone();
+            ops.push(final_id);
+            ctx.report(kind, ops);
+        }
+        for &id in &s.sends {
+            if let Some(Ret::Conflict { current_version }) = ctx.h.op(id).map(|o| &o.ret)
+                && *current_version == expected_seq
+            {
+                let kind = K::SpuriousSeqConflict {
+                    msg_id: key.1.clone(),
+                    seq: expected_seq,
+                };
+                ctx.report(kind, vec![id]);
+            }
         }
     }
 }
