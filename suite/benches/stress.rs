@@ -5,8 +5,9 @@
 //! session, 32 clients over four sessions), 3,000 operations each, and prints the operations
 //! per second of each run (recorded operations over the time from releasing the clients to the
 //! end of the final log and state reads), the outcome mix, and whether the checkers passed.
-//! The client and the Tool share the machine. Pass `CLIENTS:OPS` arguments to time other
-//! shapes.
+//! Then the same for the AMP binding (`SESSION_MSG`s and `SESSION_STATE`s raced by the
+//! participants of AMP sessions). The client and the Tool share the machine. Pass
+//! `[oap:|amp:]CLIENTS:OPS` arguments to time other shapes.
 //!
 //! Before each stress run, a baseline runs in the same process against the same Tool: the same
 //! number of clients each sending their share of the operations as unsigned `GET
@@ -18,7 +19,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use oap_conform::client::{ClientConfig, HttpClient, OutRequest};
-use oap_conform::concurrency::stress;
+use oap_conform::concurrency::{StressOptions, stress_with};
+use oap_conform::vector::Binding;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -59,15 +61,25 @@ async fn baseline(url: &str, clients: usize, ops: usize) -> Option<f64> {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let shapes: Vec<(usize, usize)> = std::env::args()
+    let shapes: Vec<(Binding, usize, usize)> = std::env::args()
         .skip(1)
         .filter_map(|a| {
-            let (c, o) = a.split_once(':')?;
-            Some((c.parse().ok()?, o.parse().ok()?))
+            let (binding, rest) = match a.split_once(':') {
+                Some(("amp", rest)) => (Binding::Amp, rest),
+                Some(("oap", rest)) => (Binding::Oap, rest),
+                _ => (Binding::Oap, a.as_str()),
+            };
+            let (c, o) = rest.split_once(':')?;
+            Some((binding, c.parse().ok()?, o.parse().ok()?))
         })
         .collect();
     let shapes = if shapes.is_empty() {
-        vec![(8, 3_000), (32, 3_000)]
+        vec![
+            (Binding::Oap, 8, 3_000),
+            (Binding::Oap, 32, 3_000),
+            (Binding::Amp, 8, 3_000),
+            (Binding::Amp, 32, 3_000),
+        ]
     } else {
         shapes
     };
@@ -87,18 +99,21 @@ async fn main() {
             return;
         }
     };
-    for (clients, ops) in shapes {
+    for (binding, clients, ops) in shapes {
+        let name = binding.as_str();
         let mut rates = Vec::new();
         let mut base = Vec::new();
         for seed in 1..=3u64 {
             if let Some(b) = baseline(&running.url, clients, ops).await {
-                println!("{clients} clients, baseline run {seed}: {b:.0} requests/s");
+                println!("{name}, {clients} clients, baseline run {seed}: {b:.0} requests/s");
                 base.push(b);
             }
-            match stress(&running.url, clients, ops, seed, None).await {
+            let mut opts = StressOptions::new(&running.url, clients, ops, seed);
+            opts.binding = binding;
+            match stress_with(opts).await {
                 Ok(s) => {
                     println!(
-                        "{clients} clients, {} sessions, seed {seed}: {} ops in {:.2} s = {:.0} ops/s; \
+                        "{name}, {clients} clients, {} sessions, seed {seed}: {} ops in {:.2} s = {:.0} ops/s; \
                          {} acknowledged, {} conflicts, {} duplicates, {} refused, {} indeterminate; \
                          {} turn pairs overlapping; {}",
                         s.sessions,
@@ -115,12 +130,12 @@ async fn main() {
                     );
                     rates.push(s.ops_per_sec);
                 }
-                Err(e) => println!("{clients} clients, seed {seed}: {e}"),
+                Err(e) => println!("{name}, {clients} clients, seed {seed}: {e}"),
             }
         }
         let (r, b) = (median(rates), median(base));
         println!(
-            "{clients} clients: median {r:.0} ops/s; baseline median {b:.0} requests/s; ratio {:.2}",
+            "{name}, {clients} clients: median {r:.0} ops/s; baseline median {b:.0} requests/s; ratio {:.2}",
             r / b.max(1e-9)
         );
     }
