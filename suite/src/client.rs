@@ -13,6 +13,7 @@
 
 use std::time::Duration;
 
+#[cfg(feature = "net")]
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Default deadline for one request (connect, send, read the whole body).
@@ -20,6 +21,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
 /// Bodies above this size are sent on a new connection, closed after the answer.
+#[cfg(feature = "net")]
 const LARGE_BODY: usize = 64 * 1024;
 /// What transcripts show instead of a secret header value.
 pub const REDACTED: &str = "<redacted>";
@@ -102,6 +104,20 @@ impl InResponse {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The body parsed as strict JSON (I-JSON, nesting at most 128 deep, at most `max_bytes`),
+    /// as the runner reads every answer it judges.
+    pub fn strict_json(&self, max_bytes: usize) -> Result<serde_json::Value, String> {
+        if self.body.is_empty() {
+            return Err("empty body".into());
+        }
+        let limits = oap_wire::json::JsonLimits {
+            max_depth: 128,
+            max_bytes,
+        };
+        oap_wire::json::parse_strict(&self.body, &limits)
+            .map_err(|e| format!("body is not I-JSON: {e}"))
+    }
 }
 
 /// Why no judgeable response arrived.
@@ -135,11 +151,13 @@ impl TransportError {
 }
 
 /// Errors building the client.
+#[cfg(feature = "net")]
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the HTTP client: {0}")]
 pub struct ClientBuildError(String);
 
-/// The bounded client.
+/// The bounded client (the `net` feature).
+#[cfg(feature = "net")]
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -148,6 +166,7 @@ pub struct HttpClient {
     config: ClientConfig,
 }
 
+#[cfg(feature = "net")]
 impl HttpClient {
     /// Builds a client.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
@@ -276,6 +295,7 @@ impl HttpClient {
     }
 }
 
+#[cfg(feature = "net")]
 fn classify(e: reqwest::Error) -> TransportError {
     let text = error_chain(&e);
     if e.is_timeout() {
@@ -297,6 +317,7 @@ fn classify(e: reqwest::Error) -> TransportError {
 }
 
 /// The error and its sources on one line.
+#[cfg(feature = "net")]
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();

@@ -18,6 +18,13 @@
 //!   `cargo test` (see `tests/vectors.rs`);
 //! - [`vector::load()`]: the vector set, checked against its schema;
 //! - [`fuzz::fuzz`]: black-box fuzzing of a Tool's envelope handling.
+//!
+//! The `net` feature (on by default) brings the HTTP client and everything that
+//! speaks to a target: [`run`], [`runner`], [`target`], [`trials`], [`fuzz`] and
+//! the concurrency workloads. Without it the crate keeps what reads untrusted
+//! bytes and judges them, with no HTTP or TLS stack: the vector model and loader
+//! ([`vector`]), the matchers, the answers of a Tool read into outcomes
+//! ([`concurrency::answer`]), the concurrency checkers and the report model.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -25,12 +32,17 @@ pub mod actors;
 pub mod client;
 pub mod concurrency;
 pub mod expectations;
+#[cfg(feature = "net")]
 pub mod fuzz;
 pub mod recording;
 pub mod report;
+#[cfg(feature = "net")]
 pub mod run;
+#[cfg(feature = "net")]
 pub mod runner;
 pub mod seed;
+#[cfg(feature = "net")]
 pub mod target;
+#[cfg(feature = "net")]
 pub mod trials;
 pub mod vector;

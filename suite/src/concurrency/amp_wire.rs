@@ -4,76 +4,16 @@
 //! into a [`Ret`], nothing guessed: a 5xx, a timeout or a 200 that is not a readable
 //! `SESSION_ACK` is [`Ret::Indeterminate`].
 
-use std::sync::Arc;
-
 use oap_wire::Keypair;
 use serde_json::{Value, json};
 
-use super::history::{HistoryEntry, Ret};
-use super::wire::{SessionClient, SetupError, body_json, truncated};
+use super::answer::{self, body_json, truncated};
+use super::history::Ret;
+use super::wire::{SessionClient, SetupError};
 use crate::client::InResponse;
 
 /// The endpoint every AMP message is posted to.
 pub const AMP_PATH: &str = "/amp/session";
-
-/// A refusal or an unknown outcome, out of a reply that is not a 200.
-fn failure(resp: &InResponse) -> Ret {
-    if resp.status >= 500 {
-        return Ret::Indeterminate {
-            reason: format!("HTTP {}", resp.status),
-        };
-    }
-    let reason = body_json(resp)
-        .as_ref()
-        .and_then(|b| b.get("reason"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    Ret::Refused {
-        status: resp.status,
-        code: reason,
-    }
-}
-
-/// A 200 reply: `SESSION_ACK` with its `seq`, or an unknown outcome.
-fn ack(resp: &InResponse) -> Ret {
-    let reply = body_json(resp);
-    let member = |name: &str| reply.as_ref().and_then(|b| b.get(name));
-    match (
-        member("type").and_then(Value::as_str),
-        member("seq").and_then(Value::as_u64),
-    ) {
-        (Some("SESSION_ACK"), Some(seq)) => Ret::Ack {
-            seq,
-            duplicate: member("duplicate").and_then(Value::as_bool) == Some(true),
-        },
-        _ => Ret::Indeterminate {
-            reason: "200 without a SESSION_ACK and its seq".into(),
-        },
-    }
-}
-
-/// A 409 reply to a `SESSION_STATE`: `version_conflict` with its `current_seq`, or another
-/// refusal.
-fn conflict(resp: &InResponse) -> Ret {
-    let reply = body_json(resp);
-    let member = |name: &str| reply.as_ref().and_then(|b| b.get(name));
-    match (
-        member("reason").and_then(Value::as_str),
-        member("current_seq").and_then(Value::as_u64),
-    ) {
-        (Some("version_conflict"), Some(current_version)) => Ret::Conflict { current_version },
-        _ => failure(resp),
-    }
-}
-
-fn entry(v: &Value) -> Option<HistoryEntry> {
-    Some(HistoryEntry {
-        seq: v.get("seq")?.as_u64()?,
-        from: Arc::from(v.get("from")?.as_str()?),
-        id: Arc::from(v.get("id")?.as_str()?),
-    })
-}
 
 impl SessionClient {
     /// Posts one AMP message signed by `key`.
@@ -155,8 +95,7 @@ impl SessionClient {
             "body": body,
         });
         match self.amp_post(key, &message).await {
-            Ok(resp) if resp.status == 200 => ack(&resp),
-            Ok(resp) => failure(&resp),
+            Ok(resp) => answer::amp_ack(&resp),
             Err(ret) => ret,
         }
     }
@@ -180,9 +119,7 @@ impl SessionClient {
             "expected_seq": expected_seq,
         });
         match self.amp_post(key, &message).await {
-            Ok(resp) if resp.status == 200 => ack(&resp),
-            Ok(resp) if resp.status == 409 => conflict(&resp),
-            Ok(resp) => failure(&resp),
+            Ok(resp) => answer::amp_state_ack(&resp),
             Err(ret) => ret,
         }
     }
@@ -190,21 +127,9 @@ impl SessionClient {
     /// `GET /amp/session/{id}/state` by `key`: its `history`.
     pub async fn amp_history(&self, key: &Keypair, session_id: &str) -> Ret {
         let path = format!("{AMP_PATH}/{session_id}/state");
-        let resp = match self.send(key, "GET", &path, None).await {
-            Ok(resp) if resp.status == 200 => resp,
-            Ok(resp) => return failure(&resp),
-            Err(ret) => return ret,
-        };
-        let entries: Option<Vec<HistoryEntry>> = body_json(&resp)
-            .as_ref()
-            .and_then(|b| b.get("history"))
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(entry).collect());
-        match entries {
-            Some(entries) => Ret::History(Arc::new(entries)),
-            None => Ret::Indeterminate {
-                reason: "state without a readable history (seq, from, id per entry)".into(),
-            },
+        match self.send(key, "GET", &path, None).await {
+            Ok(resp) => answer::amp_history(&resp),
+            Err(ret) => ret,
         }
     }
 }

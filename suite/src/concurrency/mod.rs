@@ -20,15 +20,19 @@
 //! - [`synth`]: correct histories generated from the model;
 //! - [`faults`]: single faults injected into them, each with the rule that must catch it;
 //! - [`plan`]: seeded, proptest-drawn workloads (who does what);
-//! - [`wire`]: a session's operations over HTTP, answers read into outcomes;
+//! - [`answer`]: a Tool's answers read into outcomes (no I/O: what the recorders parse);
+//! - [`wire`]: a session's operations over HTTP (`net`), each answer read by [`answer`];
 //! - [`workload`]: the driver that races participants against a live Tool and records;
 //! - [`mod@stress`]: the `oap-conform stress` entry point, recording, checking and summarising;
 //! - [`amp_wire`], [`amp_workload`]: the same for the AMP binding, racing `SESSION_MSG`s;
 //!   an AMP history ([`History::amp`]) is checked against the AMP rules (`check::amp`);
 //! - [`scenario`]: the bounded, seeded races every `oap-conform run` performs as vectors.
 
+#[cfg(feature = "net")]
 pub mod amp_wire;
+#[cfg(feature = "net")]
 pub mod amp_workload;
+pub mod answer;
 pub mod check;
 pub mod events;
 pub mod faults;
@@ -39,10 +43,13 @@ pub mod overlap;
 pub mod plan;
 pub mod rule;
 pub mod scenario;
+#[cfg(feature = "net")]
 pub mod stress;
 pub mod synth;
 pub mod violation;
+#[cfg(feature = "net")]
 pub mod wire;
+#[cfg(feature = "net")]
 pub mod workload;
 
 pub use check::{CheckOptions, CheckReport, Stats, check, check_with};
@@ -54,6 +61,9 @@ pub use history::{
 };
 pub use model::SessionModel;
 pub use overlap::Overlap;
-pub use scenario::{Scenario, ScenarioOutcome, run_scenario, scenario_seed};
+pub use scenario::{Scenario, scenario_seed};
+#[cfg(feature = "net")]
+pub use scenario::{ScenarioOutcome, run_scenario};
+#[cfg(feature = "net")]
 pub use stress::{StressOptions, StressSummary, stress, stress_with};
 pub use violation::{Rule, Violation, ViolationKind};

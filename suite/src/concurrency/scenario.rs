@@ -17,14 +17,17 @@
 //! - a Tool that cannot create the sessions or admit the participants fails.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::plan::PlanConfig;
-use super::stress::{AnyPlan, StressOptions, StressSummary, race, summarise};
-use super::wire::SessionClient;
-use crate::client::HttpClient;
-use crate::vector::Binding;
+#[cfg(feature = "net")]
+use {
+    super::plan::PlanConfig,
+    super::stress::{AnyPlan, StressOptions, StressSummary, race, summarise},
+    super::wire::SessionClient,
+    crate::client::HttpClient,
+    crate::vector::Binding,
+    serde_json::Value,
+};
 
 /// Most operations one scenario may plan (sessions × participants × steps).
 pub const MAX_OPERATIONS: usize = 1024;
@@ -94,6 +97,7 @@ pub fn scenario_seed(run_seed: u64, vector_id: &str) -> u64 {
 }
 
 /// How a scenario ended.
+#[cfg(feature = "net")]
 #[derive(Debug)]
 pub enum ScenarioOutcome {
     /// No rule broken, with the required contention.
@@ -110,6 +114,7 @@ pub enum ScenarioOutcome {
 
 /// Races `scenario` in `binding` against the Tool at `base` (whose manifest is `manifest`)
 /// with the plan drawn from `seed`, checks it and judges it.
+#[cfg(feature = "net")]
 pub async fn run_scenario(
     http: HttpClient,
     base: &str,

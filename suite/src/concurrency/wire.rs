@@ -7,12 +7,11 @@
 //! 200 whose body cannot be read is indeterminate too, for the same reason. Nothing from the
 //! target is unwrapped.
 
-use std::sync::Arc;
-
 use oap_wire::Keypair;
 use serde_json::{Value, json};
 
-use super::history::{LogEntry, LogPage, Op, Ret, Snapshot, StateRead, Status, TurnOk};
+use super::answer::{self, body_json, truncated};
+use super::history::{LogPage, Op, Ret};
 use crate::actors::credential::IssueInput;
 use crate::actors::signer::{JSON, SignedRequest, sign_request};
 use crate::actors::{CredentialSpec, fresh_nonce};
@@ -64,17 +63,6 @@ pub struct SessionClient {
     base: String,
     /// Keep state values in snapshots (`false`: fingerprints only).
     pub keep_states: bool,
-}
-
-pub(super) fn body_json(resp: &InResponse) -> Option<Value> {
-    serde_json::from_slice(&resp.body).ok()
-}
-
-pub(super) fn truncated(resp: &InResponse) -> String {
-    String::from_utf8_lossy(&resp.body)
-        .chars()
-        .take(300)
-        .collect()
 }
 
 fn envelope(session_id: &str, turn_id: &str, expected: Option<u64>, input: Value) -> Value {
@@ -141,70 +129,6 @@ impl SessionClient {
             })?;
         self.http.send(&req).await.map_err(|e| Ret::Indeterminate {
             reason: e.to_string(),
-        })
-    }
-
-    fn snapshot(&self, state: Value) -> Snapshot {
-        if self.keep_states {
-            Snapshot::new(state)
-        } else {
-            Snapshot::fingerprint_only(&state)
-        }
-    }
-
-    /// Reads a refusal or an unknown outcome out of a non-200 answer.
-    fn failure(resp: &InResponse) -> Ret {
-        let body = body_json(resp);
-        let code = body
-            .as_ref()
-            .and_then(|b| b.get("code"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        match (resp.status, code.as_str()) {
-            (409, "version_conflict") => {
-                match body
-                    .as_ref()
-                    .and_then(|b| b.get("current_version"))
-                    .and_then(Value::as_u64)
-                {
-                    Some(current_version) => Ret::Conflict { current_version },
-                    None => Ret::Refused {
-                        status: 409,
-                        code: "version_conflict without current_version".into(),
-                    },
-                }
-            }
-            (409, "duplicate_turn") => Ret::DuplicateTurn,
-            (s, _) if s >= 500 => Ret::Indeterminate {
-                reason: format!("HTTP {s} {code}"),
-            },
-            (status, _) => Ret::Refused { status, code },
-        }
-    }
-
-    fn turn_ok(&self, resp: &InResponse) -> Ret {
-        let Some(body) = body_json(resp) else {
-            return Ret::Indeterminate {
-                reason: "200 with a body that is not JSON".into(),
-            };
-        };
-        let Some(version) = body.get("state_version").and_then(Value::as_u64) else {
-            return Ret::Indeterminate {
-                reason: "200 without state_version".into(),
-            };
-        };
-        Ret::Turn(TurnOk {
-            version,
-            status: body
-                .get("status")
-                .and_then(Value::as_str)
-                .and_then(Status::parse),
-            state: body.get("state").cloned().map(|s| self.snapshot(s)),
-            receipt: body
-                .get("receipt")
-                .and_then(|r| LogEntry::from_receipt(r).ok())
-                .map(Arc::new),
         })
     }
 
@@ -299,8 +223,7 @@ impl SessionClient {
         let body = envelope(session_id, t.turn_id, t.expected_version, input);
         let path = format!("/oap/session/{session_id}/{endpoint}");
         match self.send(key, "POST", &path, Some(&body)).await {
-            Ok(resp) if resp.status == 200 => self.turn_ok(&resp),
-            Ok(resp) => Self::failure(&resp),
+            Ok(resp) => answer::turn(&resp, self.keep_states),
             Err(ret) => ret,
         }
     }
@@ -308,30 +231,9 @@ impl SessionClient {
     /// `GET /{id}/state`.
     pub async fn read_state(&self, key: &Keypair, session_id: &str) -> Ret {
         let path = format!("/oap/session/{session_id}/state");
-        let resp = match self.send(key, "GET", &path, None).await {
-            Ok(resp) if resp.status == 200 => resp,
-            Ok(resp) => return Self::failure(&resp),
-            Err(ret) => return ret,
-        };
-        let body = body_json(&resp);
-        let version = body
-            .as_ref()
-            .and_then(|b| b.get("state_version"))
-            .and_then(Value::as_u64);
-        let state = body.as_ref().and_then(|b| b.get("state")).cloned();
-        match (version, state) {
-            (Some(version), Some(state)) => Ret::State(StateRead {
-                version,
-                status: body
-                    .as_ref()
-                    .and_then(|b| b.get("status"))
-                    .and_then(Value::as_str)
-                    .and_then(Status::parse),
-                state: self.snapshot(state),
-            }),
-            _ => Ret::Indeterminate {
-                reason: "state read without state_version or state".into(),
-            },
+        match self.send(key, "GET", &path, None).await {
+            Ok(resp) => answer::state(&resp, self.keep_states),
+            Err(ret) => ret,
         }
     }
 
@@ -344,45 +246,9 @@ impl SessionClient {
         limit: u64,
     ) -> (Ret, Vec<Value>) {
         let path = format!("/oap/session/{session_id}/log?from={from}&limit={limit}");
-        let resp = match self.send(key, "GET", &path, None).await {
-            Ok(resp) if resp.status == 200 => resp,
-            Ok(resp) => return (Self::failure(&resp), Vec::new()),
-            Err(ret) => return (ret, Vec::new()),
-        };
-        let body = body_json(&resp);
-        let raw: Option<Vec<Value>> = body
-            .as_ref()
-            .and_then(|b| b.get("receipts"))
-            .and_then(Value::as_array)
-            .cloned();
-        let next = body.as_ref().and_then(|b| b.get("next"));
-        let (Some(raw), Some(next)) = (raw, next) else {
-            return (
-                Ret::Indeterminate {
-                    reason: "log read without receipts or next".into(),
-                },
-                Vec::new(),
-            );
-        };
-        let entries: Option<Vec<Arc<LogEntry>>> = raw
-            .iter()
-            .map(|r| LogEntry::from_receipt(r).ok().map(Arc::new))
-            .collect();
-        match entries {
-            Some(entries) => (
-                Ret::Log(LogPage {
-                    from,
-                    entries,
-                    complete: next.is_null(),
-                }),
-                raw,
-            ),
-            None => (
-                Ret::Indeterminate {
-                    reason: "log page with a malformed receipt".into(),
-                },
-                raw,
-            ),
+        match self.send(key, "GET", &path, None).await {
+            Ok(resp) => answer::log_page(&resp, from),
+            Err(ret) => (ret, Vec::new()),
         }
     }
 

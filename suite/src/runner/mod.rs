@@ -185,15 +185,7 @@ impl Run<'_> {
 
     /// Parses a response body as strict JSON (bounded depth and size).
     pub(crate) fn parse_json(&self, resp: &InResponse) -> Result<Value, String> {
-        if resp.body.is_empty() {
-            return Err("empty body".into());
-        }
-        let limits = oap_wire::json::JsonLimits {
-            max_depth: 128,
-            max_bytes: self.ctx.client.config().max_response_bytes,
-        };
-        oap_wire::json::parse_strict(&resp.body, &limits)
-            .map_err(|e| format!("body is not I-JSON: {e}"))
+        resp.strict_json(self.ctx.client.config().max_response_bytes)
     }
 }
 

@@ -95,10 +95,59 @@ pub fn default_root() -> PathBuf {
         .join("vectors")
 }
 
+/// What checks one vector file: the vector schema and the schema files a vector may name.
+pub struct Loader {
+    schemas: SchemaStore,
+    validator: std::sync::Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loader")
+            .field("schemas", &self.schemas)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Loader {
+    /// A loader for the vector root `root` (its schemas are under `root/schema`).
+    pub fn new(root: &Path) -> Result<Self, LoadError> {
+        let schemas = SchemaStore::new(root.join("schema"));
+        let validator = schemas.validator(VECTOR_SCHEMA)?;
+        Ok(Loader { schemas, validator })
+    }
+
+    /// Parses and checks one vector file: `name` is its path relative to the vector root
+    /// (`oap/lifecycle/001-create.json`), `bytes` its content. Every check of [`load()`] but
+    /// the uniqueness of ids across files.
+    pub fn parse(&self, name: &str, bytes: &[u8]) -> Result<Vector, LoadError> {
+        let invalid = |reason: String| LoadError::Invalid {
+            path: name.to_owned(),
+            reason,
+        };
+        let raw: Value = parse_strict(bytes).map_err(invalid)?;
+        let errors: Vec<String> = self
+            .validator
+            .iter_errors(&raw)
+            .take(5)
+            .map(|e| format!("at {}: {e}", e.instance_path()))
+            .collect();
+        if !errors.is_empty() {
+            return Err(invalid(format!(
+                "does not match {VECTOR_SCHEMA}: {}",
+                errors.join("; ")
+            )));
+        }
+        let vector: Vector =
+            serde_json::from_value(raw).map_err(|e| invalid(format!("bad vector: {e}")))?;
+        check(name, &vector, &self.schemas).map_err(invalid)?;
+        Ok(vector)
+    }
+}
+
 /// Loads and checks every vector under `root`.
 pub fn load(root: &Path) -> Result<VectorSet, LoadError> {
-    let schemas = SchemaStore::new(root.join("schema"));
-    let validator = schemas.validator(VECTOR_SCHEMA)?;
+    let loader = Loader::new(root)?;
     let mut files = Vec::new();
     for (dir, _) in BINDING_DIRS {
         let base = root.join(dir);
@@ -129,25 +178,7 @@ pub fn load(root: &Path) -> Result<VectorSet, LoadError> {
         hasher.update([0]);
         hasher.update(&bytes);
         hasher.update([0]);
-        let invalid = |reason: String| LoadError::Invalid {
-            path: name.clone(),
-            reason,
-        };
-        let raw: Value = parse_strict(&bytes).map_err(invalid)?;
-        let errors: Vec<String> = validator
-            .iter_errors(&raw)
-            .take(5)
-            .map(|e| format!("at {}: {e}", e.instance_path()))
-            .collect();
-        if !errors.is_empty() {
-            return Err(invalid(format!(
-                "does not match {VECTOR_SCHEMA}: {}",
-                errors.join("; ")
-            )));
-        }
-        let vector: Vector =
-            serde_json::from_value(raw).map_err(|e| invalid(format!("bad vector: {e}")))?;
-        check(&name, &vector, &schemas).map_err(invalid)?;
+        let vector = loader.parse(&name, &bytes)?;
         if let Some(first) = ids.insert(vector.id.clone(), name.clone()) {
             return Err(LoadError::DuplicateId {
                 id: vector.id.clone(),

@@ -12,7 +12,7 @@ pub mod pointer;
 pub mod schema;
 pub mod template;
 
-pub use load::{LoadError, LoadedVector, VectorSet, default_root, load};
+pub use load::{LoadError, LoadedVector, Loader, VectorSet, default_root, load};
 pub use model::{
     Binding, CheckKind, CheckStep, DigestMode, Expect, Matcher, Outcome, Repeat, RequestStep,
     SignOptions, SignatureMutation, StatusSpec, Step, Vector, VectorLevel,

@@ -16,6 +16,31 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// An optional JSON value whose explicit `null` is kept (`Some(Value::Null)`): with the
+/// default reading of `Option`, `"equals": null` would read as no matcher at all, and a
+/// vector asking for a `null` would accept any value. An absent member is `None` (`default`).
+fn explicit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Header matchers are written without `path`, as the schema's `headerMatcher` has none (so a
+/// serialised vector loads again).
+fn header_matchers<S: serde::Serializer>(
+    matchers: &BTreeMap<String, Matcher>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeMap};
+    let mut map = s.serialize_map(Some(matchers.len()))?;
+    for (name, m) in matchers {
+        let mut v = serde_json::to_value(m).map_err(S::Error::custom)?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove("path");
+        }
+        map.serialize_entry(name, &v)?;
+    }
+    map.end()
+}
+
 /// One conformance vector, as read from its file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,7 +152,11 @@ pub struct RequestStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// JSON body template; serialised compactly.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub body: Option<Value>,
     /// Raw body text template, sent byte for byte (malformed JSON cases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -291,7 +320,11 @@ pub struct Outcome {
     #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
     pub matchers: Vec<Matcher>,
     /// Matchers on response headers: lower-case name → matcher (no `path`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        serialize_with = "header_matchers"
+    )]
     pub headers: BTreeMap<String, Matcher>,
 }
 
@@ -337,10 +370,18 @@ pub struct Matcher {
     #[serde(default)]
     pub path: String,
     /// Equal to this JSON value (a template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub equals: Option<Value>,
     /// Not equal to this JSON value (a template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_equals: Option<Value>,
     /// `true`: present; `false`: absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -361,35 +402,75 @@ pub struct Matcher {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ne_var: Option<String>,
     /// A number greater than this (a number or a template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gt: Option<Value>,
     /// A number greater than or equal to this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gte: Option<Value>,
     /// A number less than this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lt: Option<Value>,
     /// A number less than or equal to this.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub lte: Option<Value>,
     /// An RFC 3339 time naming the same instant as this one (a template; fractional seconds
     /// and offsets compared as instants).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub same_instant: Option<Value>,
     /// An RFC 3339 time at or after this one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_before: Option<Value>,
     /// An RFC 3339 time at or before this one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_after: Option<Value>,
     /// An array (or string, or object) of exactly this many elements.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub length: Option<Value>,
     /// An array with an element that contains this value (objects: subset match).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contains: Option<Value>,
     /// An array with no element containing this value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_contains: Option<Value>,
 }
 
@@ -424,7 +505,11 @@ pub struct CheckStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms: Option<u64>,
     /// `verify_chain`: the number of receipts the log must hold (a template).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub length: Option<Value>,
     /// `verify_chain`: the `action` of each receipt, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -496,5 +581,44 @@ impl Vector {
         self.steps
             .iter()
             .any(|s| matches!(s, Step::Check(c) if c.check == CheckKind::Restart))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::vector::matcher::check_matcher;
+    use crate::vector::template::{Scope, TemplateError};
+    use serde_json::json;
+
+    struct NoScope;
+    impl Scope for NoScope {
+        fn var(&self, _: &str) -> Option<Value> {
+            None
+        }
+        fn call(&mut self, kind: &str, _: &str) -> Result<Value, TemplateError> {
+            Err(TemplateError::UnknownFunction(kind.into()))
+        }
+    }
+
+    /// `"equals": null` asks for a `null`: it once read as no matcher, so that any value
+    /// passed (found by the `vector_file` fuzz target's round trip).
+    #[test]
+    fn an_explicit_null_operand_is_kept_and_checked() {
+        let m: Matcher = serde_json::from_value(json!({ "path": "/a", "equals": null })).unwrap();
+        assert_eq!(m.equals, Some(Value::Null));
+        let absent: Matcher = serde_json::from_value(json!({ "path": "/a" })).unwrap();
+        assert_eq!(absent.equals, None);
+        let mut reasons = Vec::new();
+        check_matcher(&m, "/a", Some(&json!(1)), &mut NoScope, &mut reasons);
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        reasons.clear();
+        check_matcher(&m, "/a", Some(&Value::Null), &mut NoScope, &mut reasons);
+        assert!(reasons.is_empty(), "{reasons:?}");
+        assert_eq!(
+            serde_json::to_value(&m).unwrap(),
+            json!({ "path": "/a", "equals": null })
+        );
     }
 }
