@@ -6,9 +6,10 @@
 #   fuzz/run.sh --planted [SECONDS]  build with the `planted-bug` feature and show that
 #                                    envelope_structured finds the planted parser panic
 #                                    within SECONDS (default 10)
-#   fuzz/run.sh --bench [SECONDS]    run every target SECONDS (default 30) from its seeds and
-#                                    print the median exec/s of libFuzzer's status lines and
-#                                    the runs per CPU second
+#   fuzz/run.sh --bench [SECONDS [TARGET...]]
+#                                    run every target (or those named) SECONDS (default 30)
+#                                    from its seeds and print the median exec/s of libFuzzer's
+#                                    status lines and the runs per CPU second
 #
 # New corpus entries go to fuzz/corpus/TARGET/, crashes to fuzz/artifacts/TARGET/ (both
 # ignored by git). With FUZZ_SMOKE=1 (CI) each run starts from the seeds alone, in a
@@ -21,7 +22,7 @@ root="$(dirname "$fuzz_dir")"
 cd "$root"
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -93,12 +94,14 @@ case "${1:-}" in
     # status lines (those after the first second, which all read 0), and runs per CPU second
     # of the fuzzer process, which does not depend on what else the machine is running.
     seconds="${2:-30}"
+    shift $(($# < 2 ? $# : 2))
+    bench_targets="${*:-$(targets)}"
     cargo fuzz build --sanitizer none >/dev/null 2>&1
     host="$(rustc -vV | sed -n 's/^host: //p')"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
     printf '%-20s %14s %12s %8s %14s\n' target 'median exec/s' 'runs' 'CPU s' 'runs/CPU s'
     TIMEFORMAT='%U %S'
-    for target in $(targets); do
+    for target in $bench_targets; do
       log="$tmp/bench-$target.log"
       mkdir -p "$tmp/corpus-$target"
       cpu="$( { time "fuzz/target/$host/release/$target" "$tmp/corpus-$target" "fuzz/seeds/$target" \

@@ -8,6 +8,8 @@
 //! * [`reference`]: properties of the reference Tool's parsers (`oap-ref`);
 //! * [`amp`]: properties of the reference Tool's AMP message parsing;
 //! * [`engine_model`]: the reference Tool's engine against a model of the session rules;
+//! * [`suite`]: properties of the suite's own parsers (`oap-conform`): vector files, and a
+//!   Tool's answers as the runner judges them and the concurrency recorders read them;
 //! * [`targets`]: one function per fuzz target, so each file in `fuzz_targets/` is one line;
 //! * [`seeds`]: the committed seed corpus, generated from the published vectors and the
 //!   profile's examples.
@@ -21,4 +23,5 @@ pub mod oracle;
 pub mod planted;
 pub mod reference;
 pub mod seeds;
+pub mod suite;
 pub mod targets;

@@ -317,6 +317,15 @@ pub fn generate() -> Result<Seeds, String> {
         put("oap_ref_amp_message", name, data);
     }
 
+    // vector_file and tool_response: the suite's own vectors, and answers of every kind the
+    // concurrency recorders read.
+    for (name, data) in vector_file_seeds() {
+        put("vector_file", name, data);
+    }
+    for (name, data) in tool_response_seeds() {
+        put("tool_response", name, data);
+    }
+
     // didkey: every did:key of the published examples, the fixtures' DIDs and methods.
     let mut dids = Vec::new();
     for file in [
@@ -444,6 +453,174 @@ fn amp_bodies() -> Result<Vec<(String, Vec<u8>)>, String> {
         }
     }
     Ok(out)
+}
+
+/// `vector_file` seeds: the first file (by path) of every area of `vectors/` that fits the
+/// fuzzers' input cap, loaded under its own binding, and structured inputs (real files edited).
+fn vector_file_seeds() -> Vec<(String, Vec<u8>)> {
+    let root = oap_conform::vector::default_root();
+    let mut out = Vec::new();
+    let mut areas = Vec::new();
+    for (path, binding, _) in crate::suite::vector_files() {
+        let area: Vec<&str> = path.split('/').take(2).collect();
+        if areas.contains(&area) {
+            continue;
+        }
+        let Ok(bytes) = std::fs::read(root.join(path)) else {
+            continue;
+        };
+        if bytes.len() >= 8000 {
+            continue;
+        }
+        areas.push(area);
+        let mut data = vec![u8::from(*binding == oap_conform::vector::Binding::Amp)];
+        data.extend(bytes);
+        out.push((format!("raw-{}", path.replace('/', "-")), data));
+    }
+    for i in 0..16u64 {
+        let mut data = vec![2];
+        data.extend(noise(500 + i, 16 + 8 * i as usize));
+        out.push((format!("edited-{i:02}"), data));
+    }
+    out
+}
+
+/// `tool_response` seeds: for every request step of the suite's vectors, the answer its first
+/// outcome pins (status, media type, the expected view of an empty body), one per distinct
+/// answer; then answers of every kind the concurrency recorders read.
+fn tool_response_seeds() -> Vec<(String, Vec<u8>)> {
+    use oap_conform::client::InResponse;
+    use oap_conform::vector::matcher::{Actual, PROBLEM_MEDIA_TYPE, expected_view};
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    let empty = json!({});
+    for step in crate::suite::steps() {
+        let Some(outcome) = step.outcomes.first() else {
+            continue;
+        };
+        let status = outcome.status.first();
+        let media = match (&outcome.content_type, &outcome.code) {
+            (Some(ct), _) => ct.clone(),
+            (None, Some(_)) => PROBLEM_MEDIA_TYPE.to_owned(),
+            (None, None) => "application/json".to_owned(),
+        };
+        let headers = vec![("content-type".to_owned(), media)];
+        let actual = Actual {
+            status,
+            headers: &headers,
+            json: Some(&empty),
+            json_error: None,
+        };
+        let view = expected_view(outcome, &actual, &mut crate::suite::FixedScope);
+        let resp = InResponse {
+            status,
+            headers,
+            body: serde_json::to_vec(&view["body"]).unwrap_or_default(),
+        };
+        let key = crate::suite::join_response("", &resp);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let line = format!("{} {}", step.vector, step.index);
+        out.push((
+            format!("step-{}-{:02}", step.vector, step.index),
+            crate::suite::join_response(&line, &resp),
+        ));
+    }
+    let receipts = &fixtures::chains()[0].receipts;
+    let last = receipts.last().cloned().unwrap_or_default();
+    let state = profile_examples()
+        .into_iter()
+        .find(|(n, _)| *n == "state")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    let problem = |code: &str, status: u16, extra: Value| {
+        let mut p = json!({ "type": format!("urn:oap:problem:{code}"), "title": code,
+            "status": status, "code": code });
+        if let (Some(p), Some(extra)) = (p.as_object_mut(), extra.as_object()) {
+            p.extend(extra.clone());
+        }
+        (status, PROBLEM_MEDIA_TYPE, p)
+    };
+    let answers: Vec<(&str, (u16, &str, Value))> = vec![
+        (
+            "turn",
+            (
+                200,
+                "application/json",
+                json!({ "session_id": fixtures::SESSIONS[0],
+                "state_version": 3, "status": "active", "state": { "step": 3 },
+                "receipt": last }),
+            ),
+        ),
+        ("state", (200, "application/json", state)),
+        (
+            "log-complete",
+            (
+                200,
+                "application/json",
+                json!({ "receipts": receipts, "next": null }),
+            ),
+        ),
+        (
+            "log-next",
+            (
+                200,
+                "application/json",
+                json!({ "receipts": &receipts[..2], "next": 2 }),
+            ),
+        ),
+        (
+            "conflict",
+            problem("version_conflict", 409, json!({ "current_version": 4 })),
+        ),
+        ("duplicate-turn", problem("duplicate_turn", 409, json!({}))),
+        ("forbidden", problem("not_a_participant", 403, json!({}))),
+        ("unavailable", problem("unavailable", 503, json!({}))),
+        (
+            "amp-ack",
+            (
+                200,
+                "application/json",
+                json!({ "type": "SESSION_ACK", "id": "m1",
+                "session_id": fixtures::SESSIONS[0], "seq": 5, "duplicate": true }),
+            ),
+        ),
+        (
+            "amp-history",
+            (
+                200,
+                "application/json",
+                json!({ "session_id": fixtures::SESSIONS[0],
+                "history": [
+                    { "seq": 1, "from": fixtures::key(1).did, "id": "m1", "body": {} },
+                    { "seq": 2, "from": fixtures::key(2).did, "id": "m2", "body": { "x": 1 } }
+                ] }),
+            ),
+        ),
+        (
+            "amp-error",
+            (
+                401,
+                "application/json",
+                json!({ "type": "SESSION_ERROR", "code": 3001,
+                "reason": "missing_signature" }),
+            ),
+        ),
+    ];
+    for (name, (status, media, body)) in answers {
+        let resp = InResponse {
+            status,
+            headers: vec![("content-type".to_owned(), media.to_owned())],
+            body: json_bytes(&body),
+        };
+        out.push((
+            format!("answer-{name}"),
+            crate::suite::join_response(&format!("answer {name}"), &resp),
+        ));
+    }
+    out
 }
 
 /// `fuzz/seeds/`.

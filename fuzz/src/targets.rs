@@ -61,3 +61,15 @@ pub fn oap_ref_amp_message(data: &[u8]) {
 pub fn engine_model(input: &crate::engine_model::EngineInput) {
     crate::engine_model::check(input);
 }
+
+/// `vector_file`: vector files (raw bytes, or real files with structural edits) through the
+/// loader `oap-conform run` uses; accepted vectors round-trip.
+pub fn vector_file(data: &[u8]) {
+    crate::suite::vector_file(data);
+}
+
+/// `tool_response`: an arbitrary answer judged against a real vector step and read by the
+/// concurrency recorders; nothing passes or is read that the answer does not bear out.
+pub fn tool_response(data: &[u8]) {
+    crate::suite::tool_response(data);
+}

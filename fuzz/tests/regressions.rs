@@ -1,7 +1,8 @@
-//! Replays the recorded inputs of the targets over the reference Tool (`fuzz/regressions/<target>/`),
-//! which `oap-wire`'s own replay (`suite/wire/tests/fuzz_regressions.rs`) cannot reach: each file is
-//! the case as JSON, as the target's `Debug` prints it, or for the raw-byte `oap_ref_amp_message`
-//! the input itself (`fuzz/add-regression.sh`).
+//! Replays the recorded inputs of the targets over the reference Tool and over the suite
+//! (`fuzz/regressions/<target>/`), which `oap-wire`'s own replay
+//! (`suite/wire/tests/fuzz_regressions.rs`) cannot reach: each file is the case as JSON, as the
+//! target's `Debug` prints it, or for the raw-byte targets (`oap_ref_amp_message`,
+//! `vector_file`, `tool_response`) the input itself (`fuzz/add-regression.sh`).
 
 use std::path::Path;
 
@@ -46,4 +47,24 @@ fn every_recorded_amp_message_passes() {
         let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         oap_fuzz::targets::oap_ref_amp_message(&data);
     }
+}
+
+/// The raw-byte targets over the suite (`vector_file`, `tool_response`): each file is the input.
+#[test]
+fn every_recorded_suite_input_passes() {
+    let mut replayed = 0;
+    for (target, run) in [
+        ("vector_file", oap_fuzz::targets::vector_file as fn(&[u8])),
+        ("tool_response", oap_fuzz::targets::tool_response),
+    ] {
+        for file in recorded(target) {
+            let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            run(&data);
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed > 0,
+        "no recorded input of the suite's targets found"
+    );
 }

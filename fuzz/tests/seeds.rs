@@ -30,7 +30,7 @@ fn committed() -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
 /// Targets whose seeds come from the suite's own vectors (`vectors/`), which change with the
 /// suite: their committed seeds are a snapshot (regenerate with `OAP_FUZZ_BLESS=1`), not
 /// compared with a fresh generation, and [`every_committed_seed_passes`] runs them.
-const SNAPSHOT_TARGETS: &[&str] = &["oap_ref_amp_message"];
+const SNAPSHOT_TARGETS: &[&str] = &["oap_ref_amp_message", "vector_file", "tool_response"];
 
 #[test]
 fn seeds_are_current() {
@@ -106,6 +106,8 @@ fn run(target: &str, data: &[u8]) {
         "ids" => targets::ids(data),
         "content_digest" => targets::content_digest(data),
         "oap_ref_amp_message" => targets::oap_ref_amp_message(data),
+        "vector_file" => targets::vector_file(data),
+        "tool_response" => targets::tool_response(data),
         _ => {
             typed(Unstructured::new(data));
         }
