@@ -487,6 +487,28 @@ pub fn read_answers(resp: &InResponse) {
         ret if resp.status == 200 => assert!(ret.is_indeterminate(), "a 200 ack read as {ret:?}"),
         ret => failure_ok(&ret, true),
     }
+    match answer::amp_state_ack(resp) {
+        Ret::Ack { seq, .. } => {
+            assert_eq!(resp.status, 200);
+            assert_eq!(get("type").and_then(Value::as_str), Some("SESSION_ACK"));
+            assert_eq!(get("seq").and_then(Value::as_u64), Some(seq));
+        }
+        Ret::Conflict { current_version } => {
+            assert_eq!(resp.status, 409);
+            assert_eq!(
+                get("reason").and_then(Value::as_str),
+                Some("version_conflict")
+            );
+            assert_eq!(
+                get("current_seq").and_then(Value::as_u64),
+                Some(current_version)
+            );
+        }
+        ret if resp.status == 200 => {
+            assert!(ret.is_indeterminate(), "a 200 state ack read as {ret:?}");
+        }
+        ret => failure_ok(&ret, true),
+    }
     match answer::amp_history(resp) {
         Ret::History(entries) => {
             assert_eq!(resp.status, 200);

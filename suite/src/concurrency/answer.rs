@@ -312,6 +312,21 @@ mod tests {
             Ret::Conflict { current_version: 4 }
         );
         assert_eq!(
+            amp_state_ack(&resp(
+                409,
+                r#"{"type":"SESSION_ERROR","code":4001,"reason":"version_conflict","current_seq":9}"#
+            )),
+            Ret::Conflict { current_version: 9 }
+        );
+        assert_eq!(
+            amp_state_ack(&resp(409, r#"{"reason":"invalid_transition"}"#)),
+            Ret::Refused {
+                status: 409,
+                code: "invalid_transition".into()
+            }
+        );
+        assert!(amp_state_ack(&resp(201, created)).is_indeterminate());
+        assert_eq!(
             amp_ack(&resp(401, r#"{"reason":"missing_signature"}"#)),
             Ret::Refused {
                 status: 401,
