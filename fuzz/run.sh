@@ -104,7 +104,7 @@ case "${1:-}" in
     for target in $bench_targets; do
       log="$tmp/bench-$target.log"
       mkdir -p "$tmp/corpus-$target"
-      cpu="$( { time "fuzz/target/$host/release/$target" "$tmp/corpus-$target" "fuzz/seeds/$target" \
+      cpu="$( { time "${CARGO_TARGET_DIR:-fuzz/target}/$host/release/$target" "$tmp/corpus-$target" "fuzz/seeds/$target" \
         -max_total_time="$seconds" -timeout=10 -max_len=8192 -dict=fuzz/oap.dict \
         -artifact_prefix="$tmp/" -print_final_stats=1 >"$log" 2>&1; } 2>&1 | tail -1)"
       median="$(grep -o 'exec/s: [1-9][0-9]*' "$log" | awk '{print $2}' | sort -n |
